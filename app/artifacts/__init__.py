@@ -1,0 +1,1 @@
+"""Released artifacts: content-addressed files and signed manifests."""

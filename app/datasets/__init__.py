@@ -1,0 +1,1 @@
+"""Datasets: uploads, their stored source data and versioned schemas."""

@@ -1,0 +1,1 @@
+"""The privacy-budget ledger: one budget per dataset, append-only hash-chained entries."""
