@@ -4,12 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+import time
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from app.engine.schema import TableSchema
+from app.engine import io, sdv_engines
+from app.engine.accountant import validate_epsilon_delta
+from app.engine.errors import BudgetError, DataError, EngineError, EngineNotAvailable, SynthesisFailed
+from app.engine.identifiers import fake_values
+from app.engine.schema import ColumnType, TableSchema
+from app.engine.synthesizer import PWSIMSynthesizer
 
 # progress(fraction in [0, 1], stage). Stages in order: "read", "domain", "measure", "select",
 # "estimate", "sample", "decode", "done". Noise is first drawn in "domain" (when a domain is paid
@@ -56,11 +64,15 @@ class SynthesisResult:
         }
 
 
+ENGINES = ("pwsim", "gaussian_copula", "ctgan", "tvae")
+ENGINE_VERSION = "pwsim-0.1"
+
+
 def synthesize(
     source: str | Path | pd.DataFrame,
     schema: TableSchema,
     *,
-    epsilon: float,
+    epsilon: float | None = None,
     delta: float = 1e-9,
     rows: int | None = None,
     seed: int | None = None,
@@ -71,8 +83,140 @@ def synthesize(
 ) -> SynthesisResult:
     """Fit ``engine`` on ``source`` (a CSV/Parquet path or a DataFrame) and sample ``rows`` rows.
 
+    Args:
+        source: the real table; its columns must be exactly the schema's.
+        schema: column metadata.
+        epsilon, delta: the privacy budget of a DP engine (all of it is spent).
+        rows: rows to sample; by default the DP estimate of the input's row count (the exact
+            count is never released).
+        seed: same input, schema, parameters and seed give byte-identical output.
+        engine: ``pwsim`` (DP, default) or an SDV engine (no formal guarantee).
+        trust_inferred_domain: use domains read off the data as if they were public.
+        conditions: column -> value fixed in every sampled row (rare-event augmentation).
+        progress: ``(fraction, stage)`` callback.
+
     Raises:
         SchemaError, DataError, BudgetError, EngineNotAvailable: bad input, nothing spent.
         SynthesisFailed: failed after noise was drawn; ``rho_spent`` says how much.
     """
-    raise NotImplementedError("landing in the engine work of issue 2")
+    report = progress or (lambda f, s: None)
+    if engine not in ENGINES:
+        raise EngineNotAvailable(f"unknown engine {engine!r}; expected one of {', '.join(ENGINES)}")
+    if rows is not None and (isinstance(rows, bool) or int(rows) != rows or rows <= 0):
+        raise EngineError("rows must be a positive integer")
+    chunks = chunk_source(source, schema)
+    rng = np.random.default_rng(seed)
+    started = time.perf_counter()
+    if engine != "pwsim":
+        return _synthesize_sdv(engine, chunks, schema, rows=rows, seed=seed, rng=rng, conditions=conditions,
+                               report=report, started=started)
+    if epsilon is None:
+        raise BudgetError("epsilon is required for the pwsim engine")
+    validate_epsilon_delta(epsilon, delta)
+    synth = PWSIMSynthesizer()
+    try:
+        synth.fit(chunks, schema, epsilon=epsilon, delta=delta, rng=rng, progress=report,
+                  trust_inferred_domain=trust_inferred_domain)
+        fitted = time.perf_counter()
+        report(0.85, "sample")
+        n = int(rows) if rows is not None else max(int(round(synth.rows_estimate_)), 1)
+        data = synth.sample(n, rng, conditions=conditions)
+    except EngineError as exc:
+        spent = synth.accountant_.spent if hasattr(synth, "accountant_") else 0.0
+        if spent > 0 and not isinstance(exc, SynthesisFailed):
+            raise SynthesisFailed(str(exc), rho_spent=spent) from exc
+        raise
+    done = time.perf_counter()
+    report(1.0, "done")
+    acc = synth.accountant_
+    return SynthesisResult(
+        data=data,
+        engine="pwsim",
+        engine_version=ENGINE_VERSION,
+        dp=True,
+        epsilon=epsilon,
+        delta=delta,
+        rho=acc.spent,
+        phases=_phase_totals(acc.to_list()),
+        allocation=synth.allocation(),
+        timings={"fit_seconds": fitted - started, "sample_seconds": done - fitted, "total_seconds": done - started},
+        warnings=list(synth.warnings_),
+    )
+
+
+def chunk_source(source: str | Path | pd.DataFrame, schema: TableSchema, chunk_rows: int = 200_000):
+    """A re-callable chunk iterator over ``source`` after checking its header against the schema."""
+    if isinstance(source, pd.DataFrame):
+        schema.check_header(list(source.columns))
+        frame = source
+        return lambda: (frame.iloc[i: i + chunk_rows] for i in range(0, len(frame), chunk_rows))
+    path = Path(source)
+    if not path.is_file():
+        raise DataError(f"no such file: {path}")
+    schema.check_header(io.read_header(path))
+    numeric = {c.name: "float64" for c in schema.columns if c.type in (ColumnType.NUMERICAL, ColumnType.INTEGER)}
+    return lambda: io.iter_chunks(path, chunk_rows=chunk_rows, column_types=numeric)
+
+
+def _phase_totals(charges: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One entry per phase with its summed rho and number of noisy releases."""
+    totals: dict[str, dict[str, Any]] = {}
+    for ch in charges:
+        entry = totals.setdefault(ch["name"], {"name": ch["name"], "rho": 0.0, "releases": 0})
+        entry["rho"] += ch["rho"]
+        entry["releases"] += 1
+    return list(totals.values())
+
+
+_SDV_TYPES = {
+    ColumnType.NUMERICAL: "numerical",
+    ColumnType.INTEGER: "numerical",
+    ColumnType.CATEGORICAL: "categorical",
+    ColumnType.BOOLEAN: "boolean",
+    ColumnType.DATETIME: "datetime",
+}
+
+
+def _synthesize_sdv(engine, chunks, schema, *, rows, seed, rng, conditions, report, started) -> SynthesisResult:
+    """Run an SDV engine on the modeled columns; identifiers are handled as for PWSIM."""
+    if conditions:
+        raise EngineError(f"conditional sampling is only supported by the pwsim engine, not {engine}")
+    modeled = [c for c in schema.columns if c.modeled]
+    report(0.02, "read")
+    frame = pd.concat([chunk[[c.name for c in modeled]] for chunk in chunks()], ignore_index=True)
+    if frame.empty:
+        raise DataError("the input has no rows")
+    n = int(rows) if rows is not None else len(frame)
+    report(0.2, "estimate")
+    sampled = sdv_engines.fit_sample(engine, frame, metadata={c.name: _SDV_TYPES[c.type] for c in modeled},
+                                     rows=n, seed=seed)
+    fitted = time.perf_counter()
+    columns = {}
+    for col in schema.columns:
+        if col.modeled:
+            columns[col.name] = _enforce_domain(sampled[col.name], col)
+        elif col.identifier_handling == "fake" and col.type != ColumnType.TEXT:
+            columns[col.name] = pd.Series(fake_values(col.pii, n, rng), dtype=object)
+    report(1.0, "done")
+    done = time.perf_counter()
+    return SynthesisResult(
+        data=pd.DataFrame(columns),
+        engine=engine,
+        engine_version=f"sdv-{metadata.version('sdv')}",
+        dp=False,
+        epsilon=None,
+        delta=None,
+        rho=0.0,
+        timings={"fit_seconds": fitted - started, "sample_seconds": done - fitted, "total_seconds": done - started},
+        warnings=[f"{engine} carries no formal privacy guarantee: it was fit on the raw data without noise"],
+    )
+
+
+def _enforce_domain(values: pd.Series, col) -> pd.Series:
+    """Clip numbers into declared bounds and round integers (SDV output may stray)."""
+    dom = col.domain
+    if col.type in (ColumnType.NUMERICAL, ColumnType.INTEGER) and dom is not None and dom.lower is not None:
+        values = values.clip(float(dom.lower), float(dom.upper))
+    if col.type == ColumnType.INTEGER:
+        values = values.round().astype("Int64" if values.isna().any() else np.int64)
+    return values.reset_index(drop=True)
