@@ -66,7 +66,7 @@ class ColumnAllocation:
 
 @dataclass(frozen=True)
 class Measurement:
-    """One Gaussian measurement of a marginal (cells count the joint groups for 2-way ones)."""
+    """One Gaussian measurement of a marginal (for 2-way ones, ``cells`` is the most joint groups)."""
 
     phase: str
     clique: tuple[str, ...]
@@ -156,6 +156,11 @@ class Plan:
             "excluded_pairs": [list(p) for p in self.excluded_pairs],
             "notes": list(self.notes),
         }
+
+
+def _max_joint_cells(a: ColumnAllocation, b: ColumnAllocation) -> int:
+    """Upper bound on the cells of a 2-way measurement (joint groups are capped per column)."""
+    return min(a.cells, a.group_cap) * min(b.cells, b.group_cap)
 
 
 def _sigma(k: int, rho: float) -> float:
@@ -263,7 +268,8 @@ def make_plan(
         for c in modeled
     ) if total_w2 > 0 else ()
     forced = tuple(
-        Measurement("forced", p, math.sqrt(w2), rho_forced * w2 / sum(w2_forced), _sigma(k, rho_forced * w2 / sum(w2_forced)))
+        Measurement("forced", p, math.sqrt(w2), rho_forced * w2 / sum(w2_forced),
+                    _sigma(k, rho_forced * w2 / sum(w2_forced)), _max_joint_cells(by_name[p[0]], by_name[p[1]]))
         for p, w2 in zip(forced_pairs, w2_forced)
     )
     phases = {"domain": rho_domain, "one_way": rho_one, "forced": rho_forced, "select": rho_sel, "tree": rho_tree}

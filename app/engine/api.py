@@ -35,7 +35,8 @@ class SynthesisResult:
     sum to ``rho``. Non-DP engines report ``dp=False`` and zero cost.
     """
 
-    data: pd.DataFrame
+    data: pd.DataFrame | None
+    rows: int
     engine: str
     engine_version: str
     dp: bool
@@ -56,7 +57,7 @@ class SynthesisResult:
             "epsilon": self.epsilon,
             "delta": self.delta,
             "rho": self.rho,
-            "rows": int(len(self.data)),
+            "rows": self.rows,
             "phases": self.phases,
             "allocation": self.allocation,
             "timings": self.timings,
@@ -80,6 +81,7 @@ def synthesize(
     trust_inferred_domain: bool = False,
     conditions: Mapping[str, Any] | None = None,
     progress: ProgressFn | None = None,
+    out: str | Path | None = None,
 ) -> SynthesisResult:
     """Fit ``engine`` on ``source`` (a CSV/Parquet path or a DataFrame) and sample ``rows`` rows.
 
@@ -94,6 +96,8 @@ def synthesize(
         trust_inferred_domain: use domains read off the data as if they were public.
         conditions: column -> value fixed in every sampled row (rare-event augmentation).
         progress: ``(fraction, stage)`` callback.
+        out: stream the rows to this CSV/Parquet file in chunks (``data`` is then None), so
+            memory does not grow with ``rows``.
 
     Raises:
         SchemaError, DataError, BudgetError, EngineNotAvailable: bad input, nothing spent.
@@ -109,7 +113,7 @@ def synthesize(
     started = time.perf_counter()
     if engine != "pwsim":
         return _synthesize_sdv(engine, chunks, schema, rows=rows, seed=seed, rng=rng, conditions=conditions,
-                               report=report, started=started)
+                               report=report, started=started, out=out)
     if epsilon is None:
         raise BudgetError("epsilon is required for the pwsim engine")
     validate_epsilon_delta(epsilon, delta)
@@ -120,7 +124,11 @@ def synthesize(
         fitted = time.perf_counter()
         report(0.85, "sample")
         n = int(rows) if rows is not None else max(int(round(synth.rows_estimate_)), 1)
-        data = synth.sample(n, rng, conditions=conditions)
+        if out is None:
+            data = synth.sample(n, rng, conditions=conditions)
+        else:
+            data = None
+            io.write_chunks(synth.sample_chunks(n, rng, conditions=conditions), out)
     except EngineError as exc:
         spent = synth.accountant_.spent if hasattr(synth, "accountant_") else 0.0
         if spent > 0 and not isinstance(exc, SynthesisFailed):
@@ -131,6 +139,7 @@ def synthesize(
     acc = synth.accountant_
     return SynthesisResult(
         data=data,
+        rows=n,
         engine="pwsim",
         engine_version=ENGINE_VERSION,
         dp=True,
@@ -177,7 +186,7 @@ _SDV_TYPES = {
 }
 
 
-def _synthesize_sdv(engine, chunks, schema, *, rows, seed, rng, conditions, report, started) -> SynthesisResult:
+def _synthesize_sdv(engine, chunks, schema, *, rows, seed, rng, conditions, report, started, out) -> SynthesisResult:
     """Run an SDV engine on the modeled columns; identifiers are handled as for PWSIM."""
     if conditions:
         raise EngineError(f"conditional sampling is only supported by the pwsim engine, not {engine}")
@@ -197,10 +206,14 @@ def _synthesize_sdv(engine, chunks, schema, *, rows, seed, rng, conditions, repo
             columns[col.name] = _enforce_domain(sampled[col.name], col)
         elif col.identifier_handling == "fake" and col.type != ColumnType.TEXT:
             columns[col.name] = pd.Series(fake_values(col.pii, n, rng), dtype=object)
+    data = pd.DataFrame(columns)
+    if out is not None:
+        io.write_table(data, out)
     report(1.0, "done")
     done = time.perf_counter()
     return SynthesisResult(
-        data=pd.DataFrame(columns),
+        data=None if out is not None else data,
+        rows=n,
         engine=engine,
         engine_version=f"sdv-{metadata.version('sdv')}",
         dp=False,

@@ -244,9 +244,10 @@ class PWSIMSynthesizer:
             if not options:
                 break
             q = np.array([scores[e] for e in options])
-            # exponential mechanism, sensitivity 1 (weights scaled to max 1), via Gumbel-max
+            # exponential mechanism via Gumbel-max; weights are scaled to at most 1, so a person's
+            # k rows move a score by at most k
             self.accountant_.spend("select", rho_step, epsilon=eps, candidates=len(options))
-            pick = options[int(np.argmax(eps * q / 2.0 + rng.gumbel(size=q.size)))]
+            pick = options[int(np.argmax(eps * q / (2.0 * plan.rows_per_person) + rng.gumbel(size=q.size)))]
             edges.append(pick)
             component[root(pick[0])] = root(pick[1])
         return edges
