@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     max_job_seconds: int = Field(6 * 3600, ge=1, description="Longest job; the broker visibility exceeds it.")
     signing_key_path: Path | None = Field(None, description="PEM Ed25519 private key; default data_dir/keys.")
     signing_key_passphrase: SecretStr | None = Field(None, description="Passphrase of signing_key_path.")
+    migrate_on_start: bool | None = Field(
+        None, description="Run migrations when `pwsim serve` starts; default only for the SQLite default."
+    )
     log_level: str = "INFO"
 
     @model_validator(mode="after")

@@ -1,0 +1,14 @@
+"""Every domain's router, mounted under /v1."""
+
+from fastapi import APIRouter
+
+from app.artifacts.router import router as artifacts_router
+from app.datasets.router import router as datasets_router
+from app.jobs.router import router as jobs_router
+from app.ledger.router import router as ledger_router
+
+api_router = APIRouter(prefix="/v1")
+api_router.include_router(datasets_router)
+api_router.include_router(ledger_router)
+api_router.include_router(jobs_router)
+api_router.include_router(artifacts_router)

@@ -1,0 +1,32 @@
+"""Job errors a caller can cause."""
+
+from __future__ import annotations
+
+from app.errors import AppError, Conflict, NotFound
+
+
+class JobNotFound(NotFound):
+    code = "job_not_found"
+    title = "Job not found"
+
+
+class IdempotencyConflict(Conflict):
+    code = "idempotency_key_reused"
+    title = "Idempotency-Key reused with a different request"
+
+
+class JobNotCancellable(Conflict):
+    code = "job_not_cancellable"
+    title = "Job already finished"
+
+
+class EngineNotAvailable(AppError):
+    status_code = 422
+    code = "engine_not_available"
+    title = "Engine not available"
+
+
+class RowsAboveLimit(AppError):
+    status_code = 422
+    code = "rows_above_limit"
+    title = "Too many rows requested"

@@ -1,0 +1,580 @@
+"""Job rules: idempotent creation with a budget reservation, the guarded status machine, the runner
+(shared by the in-process pool and the Celery worker), cancellation and the reaper.
+
+Budget handling follows one rule everywhere: until the engine reports a stage in ``NOISE_STAGES``
+the reservation is released on failure; from then on the privacy cost was paid and it is charged,
+whatever happens next. The ledger's unique (job_id, kind) key makes settling twice impossible.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from app import metrics
+from app.artifacts import service as artifacts_service
+from app.canonical import canonical_json, sha256_hex
+from app.config import Settings
+from app.datasets import service as datasets_service
+from app.db import after_commit, session_scope, utcnow
+from app.engine import errors as engine_errors
+from app.jobs.exceptions import (
+    EngineNotAvailable,
+    IdempotencyConflict,
+    JobNotCancellable,
+    JobNotFound,
+    RowsAboveLimit,
+)
+from app.jobs.models import ACTIVE_STATUSES, FINAL_STATUSES, Job
+from app.jobs.schemas import JobCreate
+from app.ledger import service as ledger_service
+
+log = logging.getLogger(__name__)
+
+ENGINE_PROGRESS_SHARE = 90.0  # percent of the bar the engine fills; validation and storing do the rest
+PROGRESS_WRITE_SECONDS = 1.0
+
+
+# --- creation and queries ------------------------------------------------------------------------
+
+
+def available_engines() -> list[str]:
+    """Engines this installation can run: ``pwsim`` plus the optional SDV engines if installed."""
+    from app.engine import sdv_engines
+
+    return ["pwsim", *sdv_engines.available_engines()]
+
+
+def create_job(
+    *,
+    session: Session,
+    settings: Settings,
+    dispatcher: Any,
+    request: JobCreate,
+    idempotency_key: str | None,
+) -> tuple[Job, bool]:
+    """Validate, reserve the budget and queue a job; returns (job, created).
+
+    The same Idempotency-Key with the same body returns the first job (created=False); with a
+    different body it raises IdempotencyConflict. Nothing is written when a check fails.
+    """
+    request_hash = sha256_hex(canonical_json(request.model_dump(mode="json")))
+    if idempotency_key is not None:
+        existing = _by_idempotency_key(session, idempotency_key, request_hash)
+        if existing is not None:
+            return existing, False
+
+    dataset = datasets_service.get_active_dataset(session=session, dataset_id=request.dataset_id)
+    if request.engine not in available_engines():
+        raise EngineNotAvailable(
+            f"engine {request.engine!r} is not installed here; available: {', '.join(available_engines())}"
+        )
+    rows = request.rows if request.rows is not None else dataset.rows
+    if rows > settings.max_rows:
+        raise RowsAboveLimit(f"rows must be at most {settings.max_rows}, got {rows}")
+    delta = request.delta if request.delta is not None else ledger_service.budget_delta(
+        session=session, dataset_id=dataset.id
+    )
+    rho = ledger_service.to_rho(epsilon=request.epsilon, delta=delta)
+
+    job = Job(
+        dataset_id=dataset.id,
+        schema_version=dataset.current_schema_version,
+        engine=request.engine,
+        epsilon=request.epsilon,
+        delta=delta,
+        rho=rho,
+        rows=rows,
+        seed=request.seed,
+        policy=request.policy,
+        mode=request.mode,
+        status="queued",
+        progress=0.0,
+        timings={},
+        idempotency_key=idempotency_key,
+        request_hash=request_hash,
+        created_at=utcnow(),
+    )
+    try:
+        with session.begin_nested():
+            session.add(job)
+            session.flush()
+    except IntegrityError:
+        # A concurrent request with the same key committed first: answer with its job.
+        existing = _by_idempotency_key(session, idempotency_key, request_hash) if idempotency_key else None
+        if existing is None:
+            raise
+        return existing, False
+    ledger_service.reserve(
+        session=session, dataset_id=dataset.id, job_id=job.id, rho=rho, epsilon=request.epsilon, delta=delta
+    )
+    job_id = job.id
+    after_commit(session, lambda: dispatcher.dispatch(job_id))
+    after_commit(session, lambda: metrics.JOBS.labels(status="queued").inc())
+    return job, True
+
+
+def _by_idempotency_key(session: Session, key: str, request_hash: str) -> Job | None:
+    job = session.scalars(select(Job).where(Job.idempotency_key == key)).first()
+    if job is not None and job.request_hash != request_hash:
+        raise IdempotencyConflict("this Idempotency-Key was already used with a different request body")
+    return job
+
+
+def get_job(*, session: Session, job_id: str) -> Job:
+    job = session.get(Job, job_id, populate_existing=True)
+    if job is None:
+        raise JobNotFound(f"no job with id {job_id}")
+    return job
+
+
+def list_jobs(
+    *, session: Session, dataset_id: str | None, status: str | None, limit: int, offset: int
+) -> tuple[list[Job], int]:
+    query = select(Job)
+    if dataset_id is not None:
+        query = query.where(Job.dataset_id == dataset_id)
+    if status is not None:
+        query = query.where(Job.status == status)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    items = session.scalars(query.order_by(Job.created_at.desc(), Job.id).limit(limit).offset(offset))
+    return list(items), total
+
+
+def count_active(*, session: Session, dataset_id: str) -> int:
+    return session.scalar(
+        select(func.count()).where(Job.dataset_id == dataset_id, Job.status.in_(ACTIVE_STATUSES))
+    ) or 0
+
+
+def cancel_job(*, session: Session, job_id: str) -> Job:
+    """Cancel a queued job at once (its reservation is released); ask a running one to stop."""
+    job = get_job(session=session, job_id=job_id)
+    if job.status == "cancelled":
+        return job
+    if job.status in FINAL_STATUSES:
+        raise JobNotCancellable(f"job {job_id} already finished with status {job.status}")
+    if _transition(session, job_id, ("queued",), "cancelled", finished_at=utcnow(), cancel_requested=True):
+        ledger_service.release(session=session, job_id=job_id, reason="cancelled before start")
+        after_commit(session, lambda: metrics.JOBS.labels(status="cancelled").inc())
+    else:  # running or validating: the runner stops at its next progress report
+        session.execute(update(Job).where(Job.id == job_id).values(cancel_requested=True))
+    return get_job(session=session, job_id=job_id)
+
+
+def _transition(session: Session, job_id: str, from_statuses: tuple[str, ...], to: str, **values: Any) -> bool:
+    """Move a job only if it is still in one of ``from_statuses`` (and matches extra guards)."""
+    guards = values.pop("_guards", ())
+    row = session.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.status.in_(from_statuses), *guards)
+        .values(status=to, **values)
+        .returning(Job.id)
+        .execution_options(synchronize_session=False)
+    ).first()
+    return row is not None
+
+
+def _engine_api():  # noqa: ANN202
+    """The engine facade, imported on first use: the API process never loads numerical libraries."""
+    from app.engine import api
+
+    return api
+
+
+# --- running -------------------------------------------------------------------------------------
+
+
+class JobCancelled(Exception):
+    """Raised inside the engine's progress callback when the job was cancelled."""
+
+
+class JobLost(Exception):
+    """Raised when this runner no longer owns the job (the reaper re-queued or failed it)."""
+
+
+class _Runner:
+    """Keeps a claimed job's row current while the engine runs: progress, lease and noise flag."""
+
+    def __init__(self, factory: sessionmaker[Session], settings: Settings, job_id: str, attempt: int) -> None:
+        self.factory, self.settings, self.job_id, self.attempt = factory, settings, job_id, attempt
+        self.noise_drawn = False
+        self.noise_stages = _engine_api().NOISE_STAGES
+        self.cancelled = False
+        self.lost = False
+        self._stage: str | None = None
+        self._last_write = 0.0
+        self._stop = threading.Event()
+        self._beat = threading.Thread(target=self._heartbeat, name=f"pwsim-heartbeat-{job_id[:8]}", daemon=True)
+
+    @property
+    def mine(self) -> tuple[Any, ...]:
+        return (Job.attempts == self.attempt,)
+
+    def _lease(self) -> dict[str, Any]:
+        now = utcnow()
+        return {"heartbeat_at": now, "lease_expires_at": now + timedelta(seconds=self.settings.job_lease_seconds)}
+
+    def _write(self, **values: Any) -> None:
+        with session_scope(self.factory) as session:
+            row = session.execute(
+                update(Job)
+                .where(Job.id == self.job_id, Job.status.in_(("running", "validating")), *self.mine)
+                .values(**values, **self._lease())
+                .returning(Job.cancel_requested)
+                .execution_options(synchronize_session=False)
+            ).first()
+        if row is None:
+            self.lost = True
+        elif row.cancel_requested:
+            self.cancelled = True
+
+    def progress(self, fraction: float, stage: str) -> None:
+        """The engine's progress callback."""
+        new_stage = stage != self._stage
+        values: dict[str, Any] = {
+            "progress": round(max(0.0, min(1.0, float(fraction))) * ENGINE_PROGRESS_SHARE, 2),
+            "stage": stage,
+        }
+        if stage in self.noise_stages and not self.noise_drawn:
+            # Committed before the engine draws noise in this stage, so a crash right after it
+            # can never make the reaper re-run the job for free.
+            self.noise_drawn = True
+            values["noise_drawn"] = True
+        now = time.monotonic()
+        if new_stage or "noise_drawn" in values or now - self._last_write >= PROGRESS_WRITE_SECONDS:
+            self._stage, self._last_write = stage, now
+            self._write(**values)
+        if self.lost:
+            raise JobLost(self.job_id)
+        if self.cancelled:
+            raise JobCancelled(self.job_id)
+
+    def _heartbeat(self) -> None:
+        while not self._stop.wait(self.settings.heartbeat_seconds):
+            try:
+                self._write()
+            except Exception:  # a missed beat is retried; the lease is longer than a beat
+                log.warning("job %s: heartbeat failed", self.job_id, exc_info=True)
+
+    def __enter__(self) -> _Runner:
+        self._beat.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._beat.join(timeout=5)
+
+
+def claim(*, session: Session, job_id: str, worker: str, settings: Settings) -> int | None:
+    """Move a job queued -> running; return this run's attempt number, or None if it was not queued."""
+    now = utcnow()
+    row = session.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.status == "queued", Job.cancel_requested.is_(False))
+        .values(
+            status="running",
+            attempts=Job.attempts + 1,
+            worker=worker[:200],
+            started_at=now,
+            heartbeat_at=now,
+            lease_expires_at=now + timedelta(seconds=settings.job_lease_seconds),
+            stage=None,
+            progress=0.0,
+        )
+        .returning(Job.attempts)
+        .execution_options(synchronize_session=False)
+    ).first()
+    return None if row is None else row.attempts
+
+
+def run_job(
+    *, session_factory: sessionmaker[Session], settings: Settings, signer: Any, job_id: str, worker: str
+) -> str | None:
+    """Run one job to a final status; the same call serves the thread pool and the Celery task.
+
+    It commits several short transactions (claim, progress, result) rather than one, because the
+    job's progress and lease must be visible while the engine runs. A job that is not queued any
+    more (a redelivered message, a cancelled job) is left alone: returns None.
+    """
+    t0 = time.monotonic()
+    with session_scope(session_factory) as session:
+        attempt = claim(session=session, job_id=job_id, worker=worker, settings=settings)
+        if attempt is None:
+            log.info("job %s: not queued any more, skipping", job_id)
+            return None
+        job = get_job(session=session, job_id=job_id)
+        params = _parameters(job)
+        spec = {
+            "dataset_id": job.dataset_id,
+            "schema_version": job.schema_version,
+            "queued_s": round((job.started_at - job.created_at).total_seconds(), 3) if job.started_at else None,
+        }
+    metrics.JOBS.labels(status="running").inc()
+    runner = _Runner(session_factory, settings, job_id, attempt)
+    timings: dict[str, Any] = {"queued_s": spec["queued_s"]}
+
+    def fail(code: str, message: str, *, status: str = "failed") -> str | None:
+        charge = runner.noise_drawn
+        timings["total_s"] = round(time.monotonic() - t0, 3)
+        return _finish_failed(
+            session_factory, job_id, attempt, status=status, code=code, message=message, charge=charge, timings=timings
+        )
+
+    try:
+        with session_scope(session_factory) as session:
+            dataset, path, schema = datasets_service.load_for_job(
+                session=session, settings=settings, dataset_id=spec["dataset_id"], version=spec["schema_version"]
+            )
+            dataset_sha256 = dataset.sha256
+    except Exception as exc:  # deleted dataset, unreadable schema: nothing was spent
+        return fail(getattr(exc, "code", "dataset_unavailable"), str(exc))
+
+    t_engine = time.monotonic()
+    try:
+        with runner:
+            result = _engine_api().synthesize(
+                path,
+                schema,
+                epsilon=params["epsilon"],
+                delta=params["delta"],
+                rows=params["rows"],
+                seed=params["seed"],
+                engine=params["engine"],
+                trust_inferred_domain=params["mode"] == "trust_inferred_domain",
+                progress=runner.progress,
+            )
+    except JobLost:
+        log.warning("job %s: lost its lease to the reaper; stopping", job_id)
+        return None
+    except JobCancelled:
+        return fail("cancelled", "cancelled by request", status="cancelled")
+    except engine_errors.SynthesisFailed as exc:
+        runner.noise_drawn = True
+        return fail("synthesis_failed", str(exc))
+    except engine_errors.EngineError as exc:
+        return fail(_engine_error_code(exc), str(exc))
+    except Exception as exc:
+        log.exception("job %s: engine crashed", job_id)
+        return fail("internal_error", f"the engine stopped unexpectedly: {type(exc).__name__}")
+    timings["engine_s"] = round(time.monotonic() - t_engine, 3)
+    timings["engine"] = dict(result.timings)
+    runner.noise_drawn = True  # a finished synthesis has drawn all its noise
+
+    # Validation gates seam: the policy library (app.validation) is wired in here; until then a
+    # job passes straight through "validating".
+    t_validate = time.monotonic()
+    with session_scope(session_factory) as session:
+        moved = _transition(
+            session, job_id, ("running",), "validating", progress=ENGINE_PROGRESS_SHARE, stage="validating",
+            _guards=runner.mine,
+        )
+    if not moved:
+        return _after_lost_or_cancelled(session_factory, job_id, attempt, fail)
+    report = validate_release(result=result, policy=params["policy"])
+    timings["validate_s"] = round(time.monotonic() - t_validate, 3)
+    if report is not None and not report.get("passed", True):
+        return fail("gate_failed", report.get("message", "the release failed its validation gates"), status="rejected")
+
+    t_store = time.monotonic()
+    try:
+        with session_scope(session_factory) as session:
+            if not _transition(
+                session, job_id, ("validating",), "released", progress=100.0, stage="done", finished_at=utcnow(),
+                lease_expires_at=None, _guards=(*runner.mine, Job.cancel_requested.is_(False)),
+            ):
+                raise JobLost(job_id)
+            charged = {"rho": params["rho"], "epsilon": params["epsilon"], "delta": params["delta"]}
+            artifacts_service.create_artifact(
+                session=session,
+                settings=settings,
+                signer=signer,
+                job_id=job_id,
+                dataset_id=spec["dataset_id"],
+                dataset_sha256=dataset_sha256,
+                schema_version=spec["schema_version"],
+                parameters={k: params[k] for k in ("engine", "epsilon", "delta", "rows", "seed", "policy", "mode")},
+                charged=charged,
+                result=result,
+                validation=report,
+            )
+            ledger_service.charge(session=session, job_id=job_id, reason="released", engine_rho=result.rho)
+            timings["store_s"] = round(time.monotonic() - t_store, 3)
+            timings["total_s"] = round(time.monotonic() - t0, 3)
+            session.execute(
+                update(Job).where(Job.id == job_id).values(timings=timings, result_summary=_summary(result))
+            )
+    except JobLost:
+        return _after_lost_or_cancelled(session_factory, job_id, attempt, fail)
+    except Exception as exc:
+        log.exception("job %s: storing the release failed", job_id)
+        return fail("internal_error", f"storing the release failed: {type(exc).__name__}")
+    metrics.JOBS.labels(status="released").inc()
+    return "released"
+
+
+def _after_lost_or_cancelled(factory: sessionmaker[Session], job_id: str, attempt: int, fail: Callable) -> str | None:
+    with session_scope(factory) as session:
+        job = get_job(session=session, job_id=job_id)
+        mine = job.attempts == attempt and job.status in ("running", "validating")
+        cancelled = job.cancel_requested
+    if mine and cancelled:
+        return fail("cancelled", "cancelled by request", status="cancelled")
+    log.warning("job %s: no longer owned by this runner; stopping", job_id)
+    return None
+
+
+def validate_release(*, result: Any, policy: str | None) -> dict[str, Any] | None:
+    """The validation seam: evaluate the policy's gates on the release. None = no gates configured.
+
+    Returns a JSON-ready report with ``passed`` (bool) and ``message``; a failed report rejects the
+    job (its budget is charged: the noise was drawn).
+    """
+    return None
+
+
+def _finish_failed(
+    factory: sessionmaker[Session],
+    job_id: str,
+    attempt: int,
+    *,
+    status: str,
+    code: str,
+    message: str,
+    charge: bool,
+    timings: dict[str, Any],
+) -> str | None:
+    with session_scope(factory) as session:
+        moved = _transition(
+            session,
+            job_id,
+            ("running", "validating"),
+            status,
+            error_code=code,
+            error_message=message[:2000],
+            finished_at=utcnow(),
+            lease_expires_at=None,
+            timings=timings,
+            _guards=(Job.attempts == attempt,),
+        )
+        if not moved:
+            return None
+        _settle(session, job_id, charge=charge, reason=code)
+    metrics.JOBS.labels(status=status).inc()
+    return status
+
+
+def _settle(session: Session, job_id: str, *, charge: bool, reason: str) -> None:
+    if charge:
+        ledger_service.charge(session=session, job_id=job_id, reason=reason)
+    else:
+        ledger_service.release(session=session, job_id=job_id, reason=reason)
+
+
+def _engine_error_code(exc: Exception) -> str:
+    return {
+        engine_errors.SchemaError: "invalid_schema",
+        engine_errors.DataError: "invalid_data",
+        engine_errors.BudgetError: "invalid_budget",
+        engine_errors.EngineNotAvailable: "engine_not_available",
+    }.get(type(exc), "engine_error")
+
+
+def _parameters(job: Job) -> dict[str, Any]:
+    return {
+        "engine": job.engine,
+        "epsilon": job.epsilon,
+        "delta": job.delta,
+        "rho": job.rho,
+        "rows": job.rows,
+        "seed": job.seed,
+        "policy": job.policy,
+        "mode": job.mode,
+    }
+
+
+def _summary(result: Any) -> dict[str, Any]:
+    from app.artifacts.manifest import jsonable
+
+    summary = result.summary()
+    return jsonable({k: summary[k] for k in ("engine", "engine_version", "dp", "epsilon", "delta", "rho", "rows", "warnings")})
+
+
+# --- the reaper ----------------------------------------------------------------------------------
+
+
+def reap_expired(*, session: Session, settings: Settings, dispatcher: Any) -> list[tuple[str, str]]:
+    """Settle jobs whose runner died (lease lapsed): re-queue if no noise was drawn, else fail and
+    charge. Returns [(job_id, new status)]. Every move is guarded, so reapers may run anywhere."""
+    now = utcnow()
+    stale = session.execute(
+        select(Job.id, Job.status, Job.attempts, Job.noise_drawn).where(
+            Job.status.in_(("running", "validating")), Job.lease_expires_at < now
+        )
+    ).all()
+    done: list[tuple[str, str]] = []
+    for job_id, status, attempts, noise_drawn in stale:
+        guards = (Job.attempts == attempts, Job.lease_expires_at < now)
+        if not noise_drawn and attempts < settings.max_job_attempts:
+            if _transition(
+                session, job_id, (status,), "queued", worker=None, lease_expires_at=None, heartbeat_at=None,
+                progress=0.0, stage=None, _guards=guards,
+            ):
+                after_commit(session, lambda job_id=job_id: dispatcher.dispatch(job_id))
+                done.append((job_id, "queued"))
+            continue
+        message = (
+            "the worker running this job stopped after noise was drawn; the budget stays charged"
+            if noise_drawn
+            else f"the job's worker was lost {attempts} times; giving up"
+        )
+        if _transition(
+            session, job_id, (status,), "failed", error_code="worker_lost", error_message=message,
+            finished_at=now, lease_expires_at=None, _guards=guards,
+        ):
+            _settle(session, job_id, charge=noise_drawn, reason="worker_lost")
+            done.append((job_id, "failed"))
+    for job_id, status in done:
+        after_commit(session, lambda s=status: metrics.JOBS.labels(status=s).inc())
+        log.warning("reaper: job %s -> %s", job_id, status)
+    return done
+
+
+def requeue_orphans(*, session: Session, dispatcher: Any) -> int:
+    """Embedded start-up: dispatch jobs left queued when the previous process stopped."""
+    ids = list(session.scalars(select(Job.id).where(Job.status == "queued", Job.cancel_requested.is_(False))))
+    for job_id in ids:
+        after_commit(session, lambda job_id=job_id: dispatcher.dispatch(job_id))
+    return len(ids)
+
+
+class Reaper:
+    """A daemon thread that calls :func:`reap_expired` every ``reaper_interval_seconds``."""
+
+    def __init__(self, *, session_factory: sessionmaker[Session], settings: Settings, dispatcher: Any) -> None:
+        self.factory, self.settings, self.dispatcher = session_factory, settings, dispatcher
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="pwsim-reaper", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.settings.reaper_interval_seconds):
+            try:
+                with session_scope(self.factory) as session:
+                    reap_expired(session=session, settings=self.settings, dispatcher=self.dispatcher)
+            except Exception:
+                log.warning("reaper pass failed", exc_info=True)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
