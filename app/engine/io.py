@@ -258,21 +258,36 @@ def write_table(df: pd.DataFrame, path: str | Path) -> Path:
     Raises:
         DataError: unsupported suffix or duplicate column names.
     """
+    return write_chunks([df], path)
+
+
+def write_chunks(frames: Iterable[pd.DataFrame], path: str | Path) -> Path:
+    """Stream frames with the same columns into one CSV or Parquet file, atomically.
+
+    Writing a table in chunks gives the same CSV bytes as writing it whole, so memory need not
+    grow with the number of rows. Raises DataError as :func:`write_table`.
+    """
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in CSV_SUFFIXES and suffix not in PARQUET_SUFFIXES:
         raise DataError(f"cannot write {suffix or 'a file without suffix'!r}: use .csv or .parquet")
-    names = [str(c) for c in df.columns]
-    check_header(names)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
-            if suffix in CSV_SUFFIXES:
-                text = df.to_csv(index=False, na_rep="", lineterminator="\n")
-                fh.write(text.encode("utf-8"))
-            else:
+            writer: pq.ParquetWriter | None = None
+            for i, df in enumerate(frames):
+                if i == 0:
+                    check_header([str(c) for c in df.columns])
+                if suffix in CSV_SUFFIXES:
+                    text = df.to_csv(index=False, header=i == 0, na_rep="", lineterminator="\n")
+                    fh.write(text.encode("utf-8"))
+                    continue
                 table = pa.Table.from_pandas(df, preserve_index=False)
-                pq.write_table(table, fh)
+                if writer is None:
+                    writer = pq.ParquetWriter(fh, table.schema)
+                writer.write_table(table.cast(writer.schema))
+            if writer is not None:
+                writer.close()
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
