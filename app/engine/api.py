@@ -14,6 +14,7 @@ import pandas as pd
 
 from app.engine import io, sdv_engines
 from app.engine.accountant import validate_epsilon_delta
+from app.engine.discretize import build_codec
 from app.engine.errors import BudgetError, DataError, EngineError, EngineNotAvailable, SynthesisFailed
 from app.engine.identifiers import fake_values
 from app.engine.schema import ColumnType, TableSchema
@@ -117,6 +118,7 @@ def synthesize(
     if epsilon is None:
         raise BudgetError("epsilon is required for the pwsim engine")
     validate_epsilon_delta(epsilon, delta)
+    _check_conditions(schema, conditions or {})
     synth = PWSIMSynthesizer()
     try:
         synth.fit(chunks, schema, epsilon=epsilon, delta=delta, rng=rng, progress=report,
@@ -165,6 +167,15 @@ def chunk_source(source: str | Path | pd.DataFrame, schema: TableSchema, chunk_r
     schema.check_header(io.read_header(path))
     numeric = {c.name: "float64" for c in schema.columns if c.type in (ColumnType.NUMERICAL, ColumnType.INTEGER)}
     return lambda: io.iter_chunks(path, chunk_rows=chunk_rows, column_types=numeric)
+
+
+def _check_conditions(schema: TableSchema, conditions: Mapping[str, Any]) -> None:
+    """Refuse conditions on unknown or unmodeled columns, or on values outside the domain."""
+    for name, value in conditions.items():
+        col = next((c for c in schema.columns if c.name == name), None)
+        if col is None or not col.modeled:
+            raise EngineError(f"cannot condition on {name!r}: not a modeled column")
+        build_codec(col).encode(pd.Series([value]))
 
 
 def _phase_totals(charges: list[dict[str, Any]]) -> list[dict[str, Any]]:
