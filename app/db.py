@@ -12,7 +12,6 @@ import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from importlib import resources
 from pathlib import Path
 
 from fastapi import Request
@@ -120,7 +119,9 @@ def migrations_config(url: str):  # noqa: ANN201 - alembic.config.Config
     from alembic.config import Config
 
     cfg = Config()
-    cfg.set_main_option("script_location", str(resources.files("migrations")))
+    import migrations
+
+    cfg.set_main_option("script_location", str(Path(migrations.__file__).parent))
     cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return cfg
 

@@ -207,7 +207,7 @@ class _Runner:
     def __init__(self, factory: sessionmaker[Session], settings: Settings, job_id: str, attempt: int) -> None:
         self.factory, self.settings, self.job_id, self.attempt = factory, settings, job_id, attempt
         self.noise_drawn = False
-        self.noise_stages = _engine_api().NOISE_STAGES
+        self.noise_stages: frozenset[str] = frozenset()
         self.cancelled = False
         self.lost = False
         self._stage: str | None = None
@@ -340,8 +340,10 @@ def run_job(
 
     t_engine = time.monotonic()
     try:
+        engine = _engine_api()
+        runner.noise_stages = engine.NOISE_STAGES
         with runner:
-            result = _engine_api().synthesize(
+            result = engine.synthesize(
                 path,
                 schema,
                 epsilon=params["epsilon"],
