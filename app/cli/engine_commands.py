@@ -76,9 +76,11 @@ def json_schema_command() -> None:
 @_one_line_errors
 def plan_command(schema_path: str, epsilon: float, delta: float, rows_estimate: int | None, as_json: bool) -> None:
     """Preview the budget allocation from the schema alone: no data is read, nothing is spent."""
-    from app.engine.allocation import make_plan
+    from app.engine.allocation import make_plan, private_domains
 
-    plan = make_plan(_load_schema(schema_path), epsilon=epsilon, delta=delta)
+    schema = _load_schema(schema_path)
+    private, key_delta = private_domains(schema, delta)
+    plan = make_plan(schema, epsilon=epsilon, delta=delta, paid_domains=len(private), key_delta=key_delta)
     doc = plan.to_dict(rows_estimate=rows_estimate)
     if as_json:
         click.echo(json.dumps(doc, indent=2))
@@ -98,6 +100,9 @@ def plan_command(schema_path: str, epsilon: float, delta: float, rows_estimate: 
         click.echo(f"select   {sel['steps']} tree edges by the exponential mechanism, epsilon {sel['epsilon_per_step']:.4g}"
                    f" each, among {len(sel['candidates'])} candidate pairs")
         click.echo(f"tree     {tree['slots']} pairs, sigma {tree['sigma_at_mean_weight']:.2f} at the mean pair weight")
+    if private:
+        click.echo(f"domain   {', '.join(private)}: read off the data, so estimated with DP (rho {plan.phases['domain']:.4g}"
+                   f"{f', delta {key_delta:g}' if key_delta else ''}) unless declared public")
     for note in plan.notes:
         click.echo(f"note: {note}")
 

@@ -19,10 +19,14 @@ from dataclasses import asdict, dataclass, field
 from itertools import combinations
 from typing import Any
 
-from app.engine.accountant import exponential_mechanism_epsilon, rho_from_epsilon_delta, validate_epsilon_delta
+from app.engine.accountant import (
+    exponential_mechanism_epsilon,
+    rho_from_epsilon_delta,
+    validate_epsilon_delta,
+)
 from app.engine.discretize import build_codec
 from app.engine.errors import BudgetError
-from app.engine.schema import ColumnSchema, ColumnType, Role, Sensitivity, TableSchema
+from app.engine.schema import ColumnSchema, ColumnType, Sensitivity, TableSchema
 
 
 @dataclass(frozen=True)
@@ -93,6 +97,7 @@ class Plan:
     select_epsilon_per_step: float
     rows_per_person: int
     anchor: str | None
+    key_delta: float = 0.0
     notes: tuple[str, ...] = field(default=())
 
     @property
@@ -141,6 +146,7 @@ class Plan:
             "delta": self.delta,
             "rho": self.rho,
             "accounting": "zCDP, Gaussian mechanism, add/remove-one-row neighbours; (epsilon, delta) by CKS20",
+            "key_delta": self.key_delta,
             "rows_per_person": self.rows_per_person,
             "anchor": self.anchor,
             "phases": self.phases,
@@ -199,6 +205,7 @@ def make_plan(
     delta: float,
     config: PWSIMConfig | None = None,
     paid_domains: int = 0,
+    key_delta: float = 0.0,
 ) -> Plan:
     """Compute the allocation for ``schema`` at (epsilon, delta) without touching data.
 
@@ -207,13 +214,15 @@ def make_plan(
         epsilon, delta: the job's budget.
         config: mechanism parameters.
         paid_domains: how many columns need a DP domain estimate (takes ``domain_share``).
+        key_delta: part of ``delta`` set aside for thresholded category discovery; the rest
+            converts the zCDP budget to (epsilon, delta).
 
     Raises:
         BudgetError: invalid epsilon/delta.
     """
     config = config or PWSIMConfig()
     validate_epsilon_delta(epsilon, delta)
-    rho = rho_from_epsilon_delta(epsilon, delta)
+    rho = rho_from_epsilon_delta(epsilon, delta - key_delta)
     k = schema.max_rows_per_person
     cols = column_allocations(schema, config)
     by_name = {c.name: c for c in cols}
@@ -297,13 +306,17 @@ def make_plan(
         select_epsilon_per_step=exponential_mechanism_epsilon(rho_sel / tree_slots) if tree_slots and rho_sel > 0 else 0.0,
         rows_per_person=k,
         anchor=anchor,
+        key_delta=key_delta,
         notes=tuple(notes),
     )
 
 
-def role_columns(schema: TableSchema, role: Role) -> list[str]:
-    """Names of the columns that carry ``role``."""
-    return [c.name for c in schema.columns if role in c.roles]
+def private_domains(schema: TableSchema, delta: float, trust_inferred: bool = False) -> tuple[list[str], float]:
+    """Columns whose domains must be paid for, and the part of ``delta`` their discovery needs
+    (half of it when categories must be discovered, else nothing)."""
+    names = [c.name for c in schema.columns if needs_domain(c, trust_inferred)]
+    categorical = any(schema.column(n).type == ColumnType.CATEGORICAL for n in names)
+    return names, (delta / 2 if categorical else 0.0)
 
 
 def needs_domain(col: ColumnSchema, trust_inferred: bool) -> bool:

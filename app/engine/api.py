@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-import time
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -125,7 +125,7 @@ def synthesize(
                   trust_inferred_domain=trust_inferred_domain)
         fitted = time.perf_counter()
         report(0.85, "sample")
-        n = int(rows) if rows is not None else max(int(round(synth.rows_estimate_)), 1)
+        n = int(rows) if rows is not None else max(round(synth.rows_estimate_), 1)
         if out is None:
             data = synth.sample(n, rng, conditions=conditions)
         else:

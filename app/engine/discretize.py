@@ -11,12 +11,13 @@ the input instead of collapsing onto bin midpoints.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 import numpy as np
 import pandas as pd
 
 from app.engine.errors import DataError, SchemaError
-from app.engine.schema import ColumnSchema, ColumnType
+from app.engine.schema import ColumnSchema, ColumnType, DomainSource
 
 DEFAULT_FLOAT_BINS = 64
 MAX_INTEGER_CELLS = 128
@@ -40,6 +41,7 @@ class Codec:
     point_masses: np.ndarray = field(default_factory=lambda: np.empty(0))
     log_scale: bool = False
     datetime_unit: str | None = None
+    has_other: bool = False
 
     @property
     def name(self) -> str:
@@ -62,9 +64,14 @@ class Codec:
         """Whether neighbouring value cells are neighbours in value (numeric bins)."""
         return self.is_numeric
 
+    @property
+    def other_code(self) -> int | None:
+        """Cell of values outside a DP-discovered category list (rare keys never released)."""
+        return len(self.categories) if self.has_other else None
+
     def value_cells(self) -> np.ndarray:
-        """Codes of the bins (numeric) or categories, without point masses and null."""
-        return np.arange(self.n_bins if self.is_numeric else len(self.categories))
+        """Codes of the bins (numeric) or categories (and "other"), without point masses and null."""
+        return np.arange(self.n_bins if self.is_numeric else len(self.categories) + self.has_other)
 
     def encode(self, values: pd.Series) -> np.ndarray:
         """Cell code per value; DataError for values outside a categorical domain or bad types."""
@@ -88,6 +95,10 @@ class Codec:
         if self.is_numeric:
             return self._decode_numeric(codes, null, rng)
         cats = np.array(self.categories, dtype=object)
+        if self.has_other:
+            # rare values were never released: their rows get a released category at random
+            other = codes == self.other_code
+            codes = np.where(other, rng.integers(0, len(cats), size=len(codes)), codes)
         out = np.empty(len(codes), dtype=object)
         out[~null] = cats[codes[~null]]
         out[null] = None
@@ -183,7 +194,9 @@ class Codec:
         else:
             mapped = values.astype(str).map(lookup)
         bad = mapped.isna()
-        if bad.any():
+        if bad.any() and self.has_other:
+            mapped = mapped.fillna(self.other_code)
+        elif bad.any():
             raise DataError(
                 f"column {self.name!r} holds {values[bad].iloc[0]!r}, which is not in its declared categories"
                 f" ({int(bad.sum())} such values)"
@@ -228,14 +241,16 @@ def build_codec(col: ColumnSchema) -> Codec:
         if not dom.categories:
             raise SchemaError(f"column {col.name!r} is categorical but declares no categories")
         cats = tuple(dom.categories)
-        return Codec(col, size=len(cats) + len(null_label), labels=(*map(str, cats), *null_label),
-                     categories=cats)
+        other = dom.source == DomainSource.DP_ESTIMATED
+        return Codec(col, size=len(cats) + other + len(null_label),
+                     labels=(*map(str, cats), *(("<other>",) if other else ()), *null_label),
+                     categories=cats, has_other=other)
     unit = None
     if col.type == ColumnType.DATETIME:
         unit = "s" if dom.format and any(t in dom.format for t in ("%H", "%M", "%S")) else "D"
     edges = _edges(col, unit)
     pms = np.array(sorted(float(p) for p in dom.point_masses), dtype=float)
-    labels = tuple(f"[{a:g}, {b:g})" for a, b in zip(edges[:-1], edges[1:])) + tuple(f"={p:g}" for p in pms)
+    labels = tuple(f"[{a:g}, {b:g})" for a, b in pairwise(edges)) + tuple(f"={p:g}" for p in pms)
     return Codec(col, size=len(edges) - 1 + len(pms) + len(null_label), labels=labels + null_label,
                  edges=edges, point_masses=pms, log_scale=dom.scale == "log", datetime_unit=unit)
 

@@ -30,9 +30,10 @@ import numpy as np
 import pandas as pd
 
 from app.engine.accountant import Accountant
-from app.engine.allocation import Measurement, Plan, PWSIMConfig, make_plan, needs_domain
-from app.engine.discretize import Codec, build_codec, coarse_groups
-from app.engine.errors import DataError, EngineError, SchemaError
+from app.engine.allocation import Measurement, Plan, PWSIMConfig, make_plan, private_domains
+from app.engine.discretize import build_codec, coarse_groups
+from app.engine.domain_estimation import estimate_domains
+from app.engine.errors import DataError, EngineError
 from app.engine.estimation import consistent_pair, ipf, pool, project_simplex
 from app.engine.identifiers import fake_values
 from app.engine.marginals import MarginalCounts
@@ -88,24 +89,28 @@ class PWSIMSynthesizer:
             progress: optional ``(fraction, stage)`` callback.
             trust_inferred_domain: treat domains read off the data as public.
 
-        Raises:
-            SchemaError: a modeled column has no public domain.
+        Modeled columns without a public domain (none declared, or inferred from the data and
+        not trusted) get a DP estimate first, paid from the ``domain`` share of the budget.
         """
         cfg = self.config or PWSIMConfig()
         report = progress or (lambda f, s: None)
         self.rng_ = rng
         self.warnings_: list[str] = []
-        private = [c.name for c in schema.columns if needs_domain(c, trust_inferred_domain)]
-        if private:
-            raise SchemaError(
-                f"columns {', '.join(private)} have domains read off the data, which are not private: declare"
-                " them public (domain.public=true) or pass trust_inferred_domain"
-            )
-        if trust_inferred_domain:
+        private, key_delta = private_domains(schema, delta, trust_inferred_domain)
+        if trust_inferred_domain and any(c.domain and not c.domain.public for c in schema.columns if c.modeled):
             self.warnings_.append("inferred domains were trusted as public: the DP guarantee excludes them")
-        plan = make_plan(schema, epsilon=epsilon, delta=delta, config=cfg)
-        self.schema_, self.plan_ = schema, plan
+        plan = make_plan(schema, epsilon=epsilon, delta=delta, config=cfg, paid_domains=len(private),
+                         key_delta=key_delta)
         self.accountant_ = Accountant(plan.rho)
+        if private:
+            report(0.01, "domain")
+            found = estimate_domains(chunks, schema, private, accountant=self.accountant_,
+                                     rho=plan.phases["domain"], delta=key_delta, rng=rng)
+            schema = found.schema
+            plan = make_plan(schema, epsilon=epsilon, delta=delta, config=cfg, paid_domains=len(private),
+                             key_delta=key_delta)
+            self.warnings_.append(f"domains of {', '.join(private)} were estimated with DP and charged to the budget")
+        self.schema_, self.plan_ = schema, plan
         modeled = [schema.column(c.name) for c in plan.modeled]
         self.codecs_ = [build_codec(c) for c in modeled]
         self.suppressed_ = [build_codec(schema.column(c.name)) for c in plan.columns if c.status == "suppressed"]

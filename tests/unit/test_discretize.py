@@ -107,3 +107,11 @@ def test_coarse_groups_pool_rare_categories():
     groups = coarse_groups(codec, np.array([500, 400, 3, 2, 1, 300.0]), max_groups=8, min_count=10)
     assert len({groups[0], groups[1], groups[5]}) == 3
     assert groups[2] == groups[3] == groups[4]
+
+
+def test_dp_discovered_categories_pool_unreleased_values_in_an_other_cell():
+    codec = build_codec(col("categorical", categories=["a", "b"], source="dp_estimated"))
+    codes = codec.encode(pd.Series(["a", "rare-key", "b"]))
+    assert codes.tolist() == [0, codec.other_code, 1]
+    out = codec.decode(np.full(50, codec.other_code), np.random.default_rng(0))
+    assert set(out) <= {"a", "b"}  # the rare value itself is never released

@@ -101,14 +101,20 @@ def test_direct_identifiers_never_reach_the_output(adult, adult_schema):
     assert out["email"].str.contains("@").all()
 
 
-def test_inferred_domains_are_refused_unless_trusted(adult, adult_schema):
+def test_inferred_domains_are_paid_for_with_dp_unless_trusted(adult, adult_schema):
     doc = adult_schema.to_dict()
-    doc["columns"][0]["domain"].update(public=False, source="inferred")
+    doc["columns"][0]["domain"].update(public=False, source="inferred")  # age
+    doc["columns"][1]["domain"].update(public=False, source="inferred")  # workclass
     schema = TableSchema.from_dict(doc)
-    with pytest.raises(SchemaError, match="age"):
-        synthesize(adult, schema, epsilon=1.0, rows=10, seed=0)
-    res = synthesize(adult, schema, epsilon=1.0, rows=10, seed=0, trust_inferred_domain=True)
-    assert any("trusted" in w for w in res.warnings)
+    paid = synthesize(adult, schema, epsilon=1.0, rows=2000, seed=0)
+    phases = {p["name"]: p for p in paid.phases}
+    assert phases["domain"]["releases"] == 3  # age: bounds and edges; workclass: thresholded keys
+    assert paid.rho == pytest.approx(make_plan(adult_schema, epsilon=1.0, delta=0.5e-9).rho, rel=1e-6)
+    assert any("estimated with DP" in w for w in paid.warnings)
+    assert set(paid.data["workclass"]) <= set(adult["workclass"])
+    trusted = synthesize(adult, schema, epsilon=1.0, rows=10, seed=0, trust_inferred_domain=True)
+    assert "domain" not in {p["name"] for p in trusted.phases}
+    assert any("trusted" in w for w in trusted.warnings)
 
 
 def test_values_outside_declared_categories_fail_before_any_noise(adult, adult_schema):
