@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from functools import cache
 from importlib import resources
+from itertools import pairwise
 from typing import Any
 
 import jsonschema
@@ -340,7 +341,7 @@ def _check_column(col: ColumnSchema) -> None:
             raise SchemaError(f"column {col.name!r}: lower must be below upper")
         if dom.edges is not None:
             edges = [float(e) for e in dom.edges]
-            if len(edges) < 2 or any(b <= a for a, b in zip(edges, edges[1:])):
+            if len(edges) < 2 or any(b <= a for a, b in pairwise(edges)):
                 raise SchemaError(f"column {col.name!r}: edges must be at least two ascending values")
         if dom.scale == "log" and lo is not None and float(lo) < 0:
             raise SchemaError(f"column {col.name!r}: a log scale needs lower >= 0")
