@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -313,13 +314,11 @@ class _ColumnStats:
     def _update_dates(self, values: pd.Series) -> None:
         if self.date_formats is None:
             head = values.iloc[:200].astype(str)
-            if not head.str.contains(r"\d").all():
-                self.date_formats = {}
-                return
+            # Screen formats on the first value with the (cheap) stdlib parser, then on the head.
+            first = head.iloc[0]
+            formats = [fmt for fmt in DATE_FORMATS if _parses(first, fmt)]
             self.date_formats = {
-                fmt: []
-                for fmt in DATE_FORMATS
-                if pd.to_datetime(head, format=fmt, errors="coerce").notna().all()
+                fmt: [] for fmt in formats if pd.to_datetime(head, format=fmt, errors="coerce").notna().all()
             }
         for fmt in list(self.date_formats):
             parsed = pd.to_datetime(values.astype(str), format=fmt, errors="coerce")
@@ -336,6 +335,14 @@ class _ColumnStats:
         self.dt_hi = hi if self.dt_hi is None else max(self.dt_hi, hi)
         if not self.dt_has_time:
             self.dt_has_time = bool((values.dt.normalize() != values).any())
+
+
+def _parses(value: str, fmt: str) -> bool:
+    try:
+        datetime.strptime(value, fmt)
+    except ValueError:
+        return False
+    return True
 
 
 def _parse_numbers(values: pd.Series) -> np.ndarray | None:
