@@ -131,10 +131,22 @@ def make_dataset(session: Session, *, epsilon: float = 1.0, delta: float = 1e-9,
 
 
 def make_job(session: Session, dataset: Dataset, *, rho: float = 0.001, status: str = "queued", **values: Any) -> Job:
-    job = Job(
-        dataset_id=dataset.id, schema_version=1, engine="pwsim", epsilon=1.0, delta=1e-9, rho=rho, rows=10,
-        status=status, progress=0.0, timings={}, created_at=utcnow(), **values,
-    )
+    fields: dict[str, Any] = {
+        "schema_version": 1, "engine": "pwsim", "epsilon": 1.0, "delta": 1e-9, "rows": 10, "progress": 0.0,
+        "timings": {}, "created_at": utcnow(), **values,
+    }
+    job = Job(dataset_id=dataset.id, rho=rho, status=status, **fields)
     session.add(job)
     session.flush()
     return job
+
+
+def make_dataset_with_file(session: Session, settings: Settings, *, epsilon: float = 2.0) -> Dataset:
+    """A dataset whose source file (SMALL_CSV, declared schema) is really stored, as an upload would."""
+    dataset = make_dataset(session, epsilon=epsilon, rows=60)
+    relative = Path("sources") / dataset.id / "source.csv"
+    (settings.data_dir / relative).parent.mkdir(parents=True, exist_ok=True)
+    (settings.data_dir / relative).write_bytes(SMALL_CSV)
+    dataset.storage_path = str(relative)
+    session.flush()
+    return dataset

@@ -1,0 +1,134 @@
+"""The job state machine on real PostgreSQL: guarded claim, reaper, cancellation, idempotent runs."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import update
+
+from app.artifacts.signing import load_signer
+from app.db import session_scope, utcnow
+from app.jobs import service as jobs
+from app.jobs.dispatch import ThreadPoolDispatcher
+from app.jobs.models import Job
+from app.ledger import service as ledger
+from tests.conftest import make_settings
+from tests.factories import make_dataset_with_file, make_job
+
+pytestmark = pytest.mark.postgres
+
+
+@pytest.fixture
+def settings(tmp_path, pg_url):
+    return make_settings(tmp_path / "data", database_url=pg_url, job_lease_seconds=30)
+
+
+@pytest.fixture
+def queued(pg_factory, settings):
+    """A queued job with its reservation, on a dataset whose file exists."""
+    with session_scope(pg_factory) as session:
+        ds = make_dataset_with_file(session, settings)
+        job = make_job(session, ds, rho=0.01, rows=20, seed=1)
+        ledger.reserve(session=session, dataset_id=ds.id, job_id=job.id, rho=0.01, epsilon=0.8, delta=1e-9)
+        return job.id
+
+
+def job_state(factory, job_id):
+    with session_scope(factory) as session:
+        job = session.get(Job, job_id)
+        return job.status, job.attempts, ledger.job_budget(session=session, job_id=job_id), job.error_code
+
+
+def test_claim_is_guarded(pg_factory, settings, queued):
+    with session_scope(pg_factory) as session:
+        assert jobs.claim(session=session, job_id=queued, worker="a", settings=settings) == 1
+    with session_scope(pg_factory) as session:  # a redelivered message loses the race quietly
+        assert jobs.claim(session=session, job_id=queued, worker="b", settings=settings) is None
+
+
+def test_run_job_twice_runs_once(pg_factory, settings, queued):
+    signer = load_signer(settings)
+    kwargs = dict(session_factory=pg_factory, settings=settings, signer=signer, job_id=queued, worker="t")
+    assert jobs.run_job(**kwargs) == "released"
+    assert jobs.run_job(**kwargs) is None
+    status, attempts, budget, _ = job_state(pg_factory, queued)
+    assert status == "released" and attempts == 1
+    assert budget == {"reserved": 0.01, "charged": 0.01, "released": None}
+
+
+def _expire(factory, job_id, **values):
+    with session_scope(factory) as session:
+        session.execute(
+            update(Job).where(Job.id == job_id).values(lease_expires_at=utcnow() - timedelta(seconds=1), **values)
+        )
+
+
+def test_reaper_requeues_a_job_that_drew_no_noise(pg_factory, settings, queued):
+    with session_scope(pg_factory) as session:
+        jobs.claim(session=session, job_id=queued, worker="dead", settings=settings)
+    _expire(pg_factory, queued)
+    dispatcher = ThreadPoolDispatcher(settings=settings, session_factory=pg_factory, signer=load_signer(settings))
+    try:
+        with session_scope(pg_factory) as session:
+            assert jobs.reap_expired(session=session, settings=settings, dispatcher=dispatcher) == [(queued, "queued")]
+        deadline = time.monotonic() + 60
+        while job_state(pg_factory, queued)[0] != "released":
+            assert time.monotonic() < deadline, job_state(pg_factory, queued)
+            time.sleep(0.2)
+    finally:
+        dispatcher.shutdown()
+    status, attempts, budget, _ = job_state(pg_factory, queued)
+    assert attempts == 2 and budget["charged"] == 0.01 and budget["released"] is None
+
+
+def test_reaper_fails_and_charges_once_noise_was_drawn(pg_factory, settings, queued):
+    with session_scope(pg_factory) as session:
+        jobs.claim(session=session, job_id=queued, worker="dead", settings=settings)
+    _expire(pg_factory, queued, noise_drawn=True, stage="measure")
+    with session_scope(pg_factory) as session:
+        assert jobs.reap_expired(session=session, settings=settings, dispatcher=None) == [(queued, "failed")]
+    with session_scope(pg_factory) as session:  # a second reaper finds nothing to do
+        assert jobs.reap_expired(session=session, settings=settings, dispatcher=None) == []
+    status, _, budget, code = job_state(pg_factory, queued)
+    assert (status, code) == ("failed", "worker_lost")
+    assert budget == {"reserved": 0.01, "charged": 0.01, "released": None}
+
+
+def test_reaper_gives_up_after_max_attempts(pg_factory, settings, queued):
+    _expire(pg_factory, queued, status="running", attempts=settings.max_job_attempts)
+    with session_scope(pg_factory) as session:
+        assert jobs.reap_expired(session=session, settings=settings, dispatcher=None) == [(queued, "failed")]
+    status, _, budget, _ = job_state(pg_factory, queued)
+    assert status == "failed" and budget["released"] == 0.01 and budget["charged"] is None
+
+
+def test_live_lease_is_not_reaped(pg_factory, settings, queued):
+    with session_scope(pg_factory) as session:
+        jobs.claim(session=session, job_id=queued, worker="alive", settings=settings)
+    with session_scope(pg_factory) as session:
+        assert jobs.reap_expired(session=session, settings=settings, dispatcher=None) == []
+
+
+def test_cancel_queued_releases(pg_factory, queued):
+    with session_scope(pg_factory) as session:
+        assert jobs.cancel_job(session=session, job_id=queued).status == "cancelled"
+    status, _, budget, _ = job_state(pg_factory, queued)
+    assert status == "cancelled" and budget["released"] == 0.01 and budget["charged"] is None
+
+
+def test_cancel_running_stops_at_next_progress_and_charges_after_noise(pg_factory, settings, queued):
+    with session_scope(pg_factory) as session:
+        attempt = jobs.claim(session=session, job_id=queued, worker="w", settings=settings)
+        jobs.cancel_job(session=session, job_id=queued)
+    runner = jobs._Runner(pg_factory, settings, queued, attempt)
+    runner.noise_stages = frozenset({"measure"})
+    with pytest.raises(jobs.JobCancelled):
+        runner.progress(0.5, "measure")
+    assert runner.noise_drawn
+    assert jobs._finish_failed(
+        pg_factory, queued, attempt, status="cancelled", code="cancelled", message="x", charge=True, timings={}
+    ) == "cancelled"
+    status, _, budget, _ = job_state(pg_factory, queued)
+    assert status == "cancelled" and budget["charged"] == 0.01
