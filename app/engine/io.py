@@ -204,6 +204,7 @@ def validate_table(path: str | Path) -> TableInfo:
                 raise DataError("file is empty")
             header = _csv_header(raw)
             check_header(header)
+            _check_delimiter(header)
             raw.seek(0)
             hashing = _HashingReader(raw)
             rows = 0
@@ -388,6 +389,15 @@ def _arrow_types(column_types: dict[str, str] | None) -> dict[str, pa.DataType]:
             raise ValueError(f"column_types[{name!r}] must be one of {sorted(COLUMN_TYPES)}, got {kind!r}")
         out[name] = COLUMN_TYPES[kind]
     return out
+
+
+def _check_delimiter(header: list[str]) -> None:
+    """A one-column header that contains another delimiter is almost surely not comma-separated."""
+    if len(header) != 1:
+        return
+    for delimiter, label in ((";", "semicolon"), ("\t", "tab"), ("|", "pipe")):
+        if delimiter in header[0]:
+            raise DataError(f"file looks {label}-separated: upload comma-separated CSV or Parquet")
 
 
 def _check_columns(header: list[str], columns: list[str] | None, types: dict[str, pa.DataType]) -> list[str]:

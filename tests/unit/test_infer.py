@@ -315,3 +315,24 @@ def test_empty_tables_are_refused(tmp_path: Path) -> None:
         infer_schema(pd.DataFrame({"a": []}))
     with pytest.raises(DataError, match="duplicate"):
         infer_schema(pd.DataFrame([[1, 2]], columns=["a", "a"]))
+
+
+@pytest.mark.parametrize("module", ["io", "pii", "infer", "identifiers"])
+def test_engine_modules_import_only_pure_libraries(module: str) -> None:
+    import ast
+    import sys
+
+    source = (Path(infer_module.__file__).parent / f"{module}.py").read_text()
+    allowed = {"numpy", "pandas", "pyarrow", "scipy", "app"}
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0:
+            names = [node.module or ""]
+        else:
+            continue
+        for name in names:
+            top = name.split(".")[0]
+            assert top in allowed or top in sys.stdlib_module_names, f"{module} imports {name}"
+            if top == "app":
+                assert name.startswith("app.engine"), f"{module} imports {name}"

@@ -272,6 +272,8 @@ def test_validate_table_parquet(tmp_path: Path) -> None:
         (b"a,b,c\n1,2,3\n4,5\n6,7,8\n", "^line 3 has 2 fields but the header has 3$"),
         (b"a,b,c\n1,2,3\n4,5,6\n7,8,9,10\n", "^line 4 has 4 fields but the header has 3$"),
         (b"a,b\n1,caf\xe9\n", "^file is not UTF-8 encoded text \\(column 'b'\\)$"),
+        (b"a;b;c\n1;2;3\n", "^file looks semicolon-separated"),
+        (b"a\tb\n1\t2\n", "^file looks tab-separated"),
     ],
 )
 def test_validate_table_refuses_malformed_csv(tmp_path: Path, content: bytes, message: str) -> None:
