@@ -117,7 +117,8 @@ def read_header(path: str | Path) -> list[str]:
     """
     path = Path(path)
     if detect_format(path) == "parquet":
-        return list(_parquet_file(path).schema_arrow.names)
+        with _parquet_file(path) as pfile:
+            return list(pfile.schema_arrow.names)
     with _open_binary(path) as fh:
         return _csv_header(fh)
 
@@ -155,13 +156,13 @@ def iter_chunks(
     types = _arrow_types(column_types)
     fmt = detect_format(path)
     if fmt == "parquet":
-        pfile = _parquet_file(path)
-        header = list(pfile.schema_arrow.names)
-        check_header(header)
-        wanted = _check_columns(header, columns, types)
-        batches = _parquet_batches(pfile, wanted, chunk_rows)
-        for table in _rebatch(batches, chunk_rows):
-            yield _parquet_frame(table, types)
+        with _parquet_file(path) as pfile:
+            header = list(pfile.schema_arrow.names)
+            check_header(header)
+            wanted = _check_columns(header, columns, types)
+            batches = _parquet_batches(pfile, wanted, chunk_rows)
+            for table in _rebatch(batches, chunk_rows):
+                yield _parquet_frame(table, types)
         return
     with _open_binary(path) as fh:
         header = _csv_header(fh)
@@ -190,13 +191,13 @@ def validate_table(path: str | Path) -> TableInfo:
     path = Path(path)
     fmt = detect_format(path)
     if fmt == "parquet":
-        pfile = _parquet_file(path)
-        header = list(pfile.schema_arrow.names)
-        check_header(header)
-        rows = 0
-        with _arrow_errors(path):
-            for batch in pfile.iter_batches(batch_size=65_536):
-                rows += batch.num_rows
+        with _parquet_file(path) as pfile:
+            header = list(pfile.schema_arrow.names)
+            check_header(header)
+            rows = 0
+            with _arrow_errors(path):
+                for batch in pfile.iter_batches(batch_size=65_536):
+                    rows += batch.num_rows
         size, digest = _hash_file(path)
     else:
         with _open_binary(path) as raw:
@@ -452,13 +453,10 @@ def _csv_batches(
 
 
 def _parquet_file(path: Path) -> pq.ParquetFile:
-    with _arrow_errors(path):
-        try:
-            return pq.ParquetFile(path)
-        except (pa.ArrowInvalid, pa.ArrowIOError, OSError) as exc:
-            if isinstance(exc, FileNotFoundError):
-                raise
-            raise DataError("file is not a valid Parquet file (it may be truncated or corrupt)") from None
+    try:
+        return pq.ParquetFile(path)
+    except (pa.ArrowInvalid, pa.ArrowIOError, OSError):
+        raise DataError("file is not a valid Parquet file (it may be truncated or corrupt)") from None
 
 
 def _parquet_batches(pfile: pq.ParquetFile, wanted: list[str], chunk_rows: int) -> Iterator[pa.RecordBatch]:
