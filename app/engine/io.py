@@ -169,7 +169,7 @@ def iter_chunks(
         check_header(header)
         wanted = _check_columns(header, columns, types)
         fh.seek(0)
-        batches = _csv_batches(fh, path, header, wanted, types)
+        batches = _csv_batches(fh, header, wanted, types)
         for table in _rebatch(batches, chunk_rows):
             yield table.to_pandas(types_mapper=_CSV_PANDAS_TYPES.get)
 
@@ -195,7 +195,7 @@ def validate_table(path: str | Path) -> TableInfo:
             header = list(pfile.schema_arrow.names)
             check_header(header)
             rows = 0
-            with _arrow_errors(path):
+            with _arrow_errors():
                 for batch in pfile.iter_batches(batch_size=65_536):
                     rows += batch.num_rows
         size, digest = _hash_file(path)
@@ -209,7 +209,7 @@ def validate_table(path: str | Path) -> TableInfo:
             raw.seek(0)
             hashing = _HashingReader(raw)
             rows = 0
-            for batch in _csv_batches(hashing, path, header, header, {}):
+            for batch in _csv_batches(hashing, header, header, {}):
                 rows += batch.num_rows
             hashing.drain()
             size, digest = hashing.size, hashing.hexdigest()
@@ -427,7 +427,7 @@ def _parse_options(bad_rows: list[Any] | None = None) -> pacsv.ParseOptions:
 
 def _csv_header(fh: BinaryIO) -> list[str]:
     fh.seek(0)
-    with _arrow_errors(None):
+    with _arrow_errors():
         reader = pacsv.open_csv(fh, read_options=_read_options(), parse_options=_parse_options())
         names = list(reader.schema.names)
         reader.close()
@@ -435,7 +435,7 @@ def _csv_header(fh: BinaryIO) -> list[str]:
 
 
 def _csv_batches(
-    fh: BinaryIO, path: Path, header: list[str], wanted: list[str], types: dict[str, pa.DataType]
+    fh: BinaryIO, header: list[str], wanted: list[str], types: dict[str, pa.DataType]
 ) -> Iterator[pa.RecordBatch]:
     bad_rows: list[Any] = []
     convert = pacsv.ConvertOptions(
@@ -445,7 +445,7 @@ def _csv_batches(
         strings_can_be_null=True,
         quoted_strings_can_be_null=True,
     )
-    with _arrow_errors(path, header, bad_rows):
+    with _arrow_errors(header, bad_rows):
         reader = pacsv.open_csv(
             fh, read_options=_read_options(), parse_options=_parse_options(bad_rows), convert_options=convert
         )
@@ -460,7 +460,7 @@ def _parquet_file(path: Path) -> pq.ParquetFile:
 
 
 def _parquet_batches(pfile: pq.ParquetFile, wanted: list[str], chunk_rows: int) -> Iterator[pa.RecordBatch]:
-    with _arrow_errors(None):
+    with _arrow_errors():
         yield from pfile.iter_batches(batch_size=chunk_rows, columns=wanted)
 
 
@@ -500,9 +500,7 @@ def _type_word(typ: pa.DataType) -> str:
 
 
 @contextmanager
-def _arrow_errors(
-    path: Path | None, header: list[str] | None = None, bad_rows: list[Any] | None = None
-) -> Iterator[None]:
+def _arrow_errors(header: list[str] | None = None, bad_rows: list[Any] | None = None) -> Iterator[None]:
     """Turn pyarrow's parse and conversion errors into one-line DataErrors."""
     try:
         yield
