@@ -13,8 +13,8 @@ import click
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
 @click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
 @click.option("--workers", default=1, show_default=True, type=int, help="API processes (scale-out mode).")
-@click.option("--log-level", default="info", show_default=True)
-def serve(host: str, port: int, workers: int, log_level: str) -> None:
+@click.option("--log-level", default=None, help="Default: PWSIM_LOG_LEVEL.")
+def serve(host: str, port: int, workers: int, log_level: str | None) -> None:
     """Run the HTTP API (embedded mode: also runs the jobs and migrates the SQLite database)."""
     import uvicorn
 
@@ -28,7 +28,14 @@ def serve(host: str, port: int, workers: int, log_level: str) -> None:
         f"jobs {'in-process' if settings.embedded else 'via ' + settings.celery_queue + ' queue'}",
         err=True,
     )
-    uvicorn.run("app.main:create_app", factory=True, host=host, port=port, workers=workers, log_level=log_level)
+    uvicorn.run(
+        "app.main:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=(log_level or settings.log_level).lower(),
+    )
 
 
 @click.command(context_settings={"ignore_unknown_options": True})

@@ -101,3 +101,15 @@ def test_embedded_core_flow_over_http(server, tmp_path, adult_csv):
     data_dir = tmp_path / "pwsim-data"
     assert (data_dir / "pwsim.db").exists() and (data_dir / "keys" / "signing-key.pem").exists()
     assert any((data_dir / "artifacts").rglob("*.csv"))
+
+
+@pytest.mark.slow
+def test_quickstart_script(server, tmp_path):
+    """examples/quickstart.sh, exactly as the README shows it, against the running embedded server."""
+    repo = Path(__file__).resolve().parents[2]
+    env = clean_env(PWSIM_URL=server, OUT=str(tmp_path), PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
+    result = subprocess.run(["bash", str(repo / "examples" / "quickstart.sh")], cwd=repo, env=env,
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert '"verified": true' in result.stdout
+    assert (tmp_path / "synthetic.csv").exists() and (tmp_path / "manifest.json").exists()
