@@ -405,8 +405,12 @@ class PWSIMSynthesizer:
         plan = self.plan_
         out = plan.to_dict(rows_estimate=None)
         groups = {c.name: int(g.max()) + 1 for c, g in zip(self.codecs_, self.groups_)}
+        codecs = {c.name: c for c in self.codecs_}
         for col in out["columns"]:
             col["joint_groups"] = groups.get(col["name"])
+            codec = codecs.get(col["name"])
+            if codec is not None:
+                col["bins"] = list(codec.labels)
         out["measurements"] = [
             {"phase": m.phase, "clique": list(m.clique), "weight": m.weight, "rho": m.rho, "sigma": m.sigma,
              "cells": (self.codecs_[[c.name for c in self.codecs_].index(m.clique[0])].size if len(m.clique) == 1
