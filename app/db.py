@@ -48,7 +48,7 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 
         @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_conn, _record) -> None:  # noqa: ANN001
+        def _sqlite_pragmas(dbapi_conn, _record) -> None:
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA journal_mode=WAL")
@@ -60,7 +60,7 @@ def make_engine(url: str) -> Engine:
         # "database is locked" instead of waiting. Emit BEGIN IMMEDIATE ourselves (SQLAlchemy's
         # pysqlite notes) so writers queue on the busy timeout.
         @event.listens_for(engine, "begin")
-        def _sqlite_begin(conn) -> None:  # noqa: ANN001
+        def _sqlite_begin(conn) -> None:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
@@ -114,7 +114,7 @@ def get_session(request: Request) -> Iterator[Session]:
         yield session
 
 
-def migrations_config(url: str):  # noqa: ANN201 - alembic.config.Config
+def migrations_config(url: str):
     """An Alembic config pointing at the packaged ``migrations`` folder and ``url``."""
     from alembic.config import Config
 

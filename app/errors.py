@@ -137,7 +137,9 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code, title = HTTP_CODES.get(exc.status_code, (f"http_{exc.status_code}", "HTTP error"))
-        return problem_response(request, status=exc.status_code, code=code, title=title, detail=str(exc.detail))
+        return problem_response(
+            request, status=exc.status_code, code=code, title=title, detail=str(exc.detail)
+        )
 
     @app.exception_handler(Exception)
     def _unexpected(request: Request, exc: Exception) -> JSONResponse:

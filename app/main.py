@@ -47,7 +47,9 @@ def _route_id(route: APIRoute) -> str:
 
 
 def _should_migrate(settings: Settings) -> bool:
-    return settings.migrate_on_start if settings.migrate_on_start is not None else settings.database_url is None
+    return (
+        settings.migrate_on_start if settings.migrate_on_start is not None else settings.database_url is None
+    )
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -114,15 +116,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 session.execute(text("SELECT 1"))
             checks["database"] = "ok"
         except Exception as exc:
-            raise NotReady(f"database unreachable: {type(exc).__name__}", checks={"database": "unreachable"}) from None
+            raise NotReady(
+                f"database unreachable: {type(exc).__name__}", checks={"database": "unreachable"}
+            ) from None
         if settings.embedded:
             checks["broker"] = "in-process"
         else:
             try:
-                request.app.state.dispatcher.celery.connection_for_write().ensure_connection(max_retries=1, timeout=3)
+                request.app.state.dispatcher.celery.connection_for_write().ensure_connection(
+                    max_retries=1, timeout=3
+                )
                 checks["broker"] = "ok"
             except Exception as exc:
-                raise NotReady(f"broker unreachable: {type(exc).__name__}", checks={**checks, "broker": "unreachable"}) from None
+                raise NotReady(
+                    f"broker unreachable: {type(exc).__name__}", checks={**checks, "broker": "unreachable"}
+                ) from None
         return Readiness(status="ready", checks=checks)
 
     @app.get("/metrics", include_in_schema=False, name="metrics")

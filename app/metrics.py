@@ -13,7 +13,7 @@ HTTP_LATENCY = Histogram("pwsim_http_request_seconds", "HTTP request latency", [
 JOBS = Counter("pwsim_jobs_total", "Job status transitions", ["status"])
 
 
-async def record_request(request: Request, call_next) -> Response:  # noqa: ANN001
+async def record_request(request: Request, call_next) -> Response:
     start = time.perf_counter()
     response = await call_next(request)
     route = request.scope.get("route")

@@ -42,13 +42,13 @@ def run_migrations_online() -> None:
     engine.dispose()
 
 
-def _pg_engine(url: str):  # noqa: ANN202
+def _pg_engine(url: str):
     from sqlalchemy import create_engine
 
     return create_engine(url, poolclass=pool.NullPool)
 
 
-def _run(connection) -> None:  # noqa: ANN001
+def _run(connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,

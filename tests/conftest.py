@@ -22,7 +22,9 @@ from sqlalchemy.orm import Session
 from app.config import Settings
 from app.db import make_engine, make_session_factory, upgrade_database
 
-PG_ADMIN_URL = os.environ.get("PWSIM_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+PG_ADMIN_URL = os.environ.get(
+    "PWSIM_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
 REDIS_URL = os.environ.get("PWSIM_TEST_REDIS_URL", "redis://127.0.0.1:6379")
 REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:  # `tests.factories` importable under --import-mode=importlib
@@ -51,7 +53,11 @@ def require(name: str, url: str, default_port: int) -> None:
 
 def make_settings(data_dir: Path, **overrides: object) -> Settings:
     """Settings for a test, ignoring any .env file; embedded by default."""
-    values: dict[str, object] = {"data_dir": data_dir, "migrate_on_start": False, "reaper_interval_seconds": 0.5}
+    values: dict[str, object] = {
+        "data_dir": data_dir,
+        "migrate_on_start": False,
+        "reaper_interval_seconds": 0.5,
+    }
     values.update(overrides)
     return Settings(_env_file=None, **values)
 
@@ -89,7 +95,7 @@ def client(embedded_settings: Settings) -> Iterator:
 # --- PostgreSQL -----------------------------------------------------------------------------------
 
 
-def _admin_engine():  # noqa: ANN202
+def _admin_engine():
     return create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
 
 
@@ -151,7 +157,9 @@ def pg_factory(pg_url: str) -> Iterator:
     engine = make_engine(pg_url)
     yield make_session_factory(engine)
     with engine.begin() as conn:
-        conn.execute(text("TRUNCATE ledger_entry, artifact, budget, job, dataset_schema_version, dataset CASCADE"))
+        conn.execute(
+            text("TRUNCATE ledger_entry, artifact, budget, job, dataset_schema_version, dataset CASCADE")
+        )
     engine.dispose()
 
 

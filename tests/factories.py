@@ -77,7 +77,9 @@ def create_dataset(client: Any, **kwargs: Any) -> dict[str, Any]:
     return response.json()
 
 
-def wait_for_job(client: Any, job_id: str, *, statuses: tuple[str, ...] = FINAL_STATUSES, timeout: float = 300) -> dict:
+def wait_for_job(
+    client: Any, job_id: str, *, statuses: tuple[str, ...] = FINAL_STATUSES, timeout: float = 300
+) -> dict:
     """Poll GET /v1/jobs/{id} until its status is one of ``statuses``."""
     deadline = time.monotonic() + timeout
     while True:
@@ -119,21 +121,40 @@ def staged_uploads(settings: Settings) -> list[Path]:
 def make_dataset(session: Session, *, epsilon: float = 1.0, delta: float = 1e-9, rows: int = 100) -> Dataset:
     """A dataset row, its schema version and its budget (no file: for ledger and job tests)."""
     dataset = Dataset(
-        id=new_id(), name="factory", format="csv", filename="f.csv", size_bytes=10, sha256="0" * 64, rows=rows,
-        storage_path=None, current_schema_version=1, created_at=utcnow(),
+        id=new_id(),
+        name="factory",
+        format="csv",
+        filename="f.csv",
+        size_bytes=10,
+        sha256="0" * 64,
+        rows=rows,
+        storage_path=None,
+        current_schema_version=1,
+        created_at=utcnow(),
     )
     session.add(dataset)
     session.flush()
-    session.add(DatasetSchemaVersion(dataset_id=dataset.id, version=1, source="declared", document=small_schema()))
+    session.add(
+        DatasetSchemaVersion(dataset_id=dataset.id, version=1, source="declared", document=small_schema())
+    )
     ledger_service.open_budget(session=session, dataset_id=dataset.id, epsilon=epsilon, delta=delta)
     session.flush()
     return dataset
 
 
-def make_job(session: Session, dataset: Dataset, *, rho: float = 0.001, status: str = "queued", **values: Any) -> Job:
+def make_job(
+    session: Session, dataset: Dataset, *, rho: float = 0.001, status: str = "queued", **values: Any
+) -> Job:
     fields: dict[str, Any] = {
-        "schema_version": 1, "engine": "pwsim", "epsilon": 1.0, "delta": 1e-9, "rows": 10, "progress": 0.0,
-        "timings": {}, "created_at": utcnow(), **values,
+        "schema_version": 1,
+        "engine": "pwsim",
+        "epsilon": 1.0,
+        "delta": 1e-9,
+        "rows": 10,
+        "progress": 0.0,
+        "timings": {},
+        "created_at": utcnow(),
+        **values,
     }
     job = Job(dataset_id=dataset.id, rho=rho, status=status, **fields)
     session.add(job)

@@ -38,15 +38,19 @@ class _CeleryDispatcher:
     retry_backoff_max=60,
     max_retries=5,
 )
-def run_job(self, job_id: str) -> str | None:  # noqa: ANN001
+def run_job(self, job_id: str) -> str | None:
     settings, factory, signer = _runtime()
     signer: Signer
     worker = f"{socket.gethostname()}:{self.request.hostname or 'celery'}"
-    return jobs_service.run_job(session_factory=factory, settings=settings, signer=signer, job_id=job_id, worker=worker)
+    return jobs_service.run_job(
+        session_factory=factory, settings=settings, signer=signer, job_id=job_id, worker=worker
+    )
 
 
 @celery_app.task(name="pwsim.reap_jobs", ignore_result=True)
 def reap_jobs() -> int:
     settings, factory, _ = _runtime()
     with session_scope(factory) as session:
-        return len(jobs_service.reap_expired(session=session, settings=settings, dispatcher=_CeleryDispatcher()))
+        return len(
+            jobs_service.reap_expired(session=session, settings=settings, dispatcher=_CeleryDispatcher())
+        )

@@ -48,7 +48,9 @@ def get_artifact(artifact_id: str, session: SessionDep) -> ArtifactRead:
     "/artifacts/{artifact_id}/data",
     name="download_artifact_data",
     response_class=FileResponse,
-    responses={200: {"content": {t: {} for t in service.FORMATS.values()}, "description": "The synthetic table."}},
+    responses={
+        200: {"content": {t: {} for t in service.FORMATS.values()}, "description": "The synthetic table."}
+    },
 )
 def download_artifact_data(
     artifact_id: str, request: Request, session: SessionDep, format: DataFormat = DataFormat.csv
@@ -73,7 +75,9 @@ def list_signing_keys(signer: Annotated[Signer, Depends(_signer)]) -> SigningKey
     """Public keys that verify artifact signatures, the current one first."""
     return SigningKeyList(
         items=[
-            SigningKeyRead(key_id=k.key_id, algorithm=ALGORITHM, public_key_pem=k.public_key_pem, current=k.current)
+            SigningKeyRead(
+                key_id=k.key_id, algorithm=ALGORITHM, public_key_pem=k.public_key_pem, current=k.current
+            )
             for k in signer.public_keys()
         ]
     )

@@ -67,9 +67,11 @@ def create_artifact(
             "sha256": files["csv"]["sha256"],
             "size_bytes": files["csv"]["size_bytes"],
             "format": "csv",
-            "rows": int(len(frame)),
+            "rows": len(frame),
             "columns": [str(c) for c in frame.columns],
-            "files": {fmt: {"sha256": f["sha256"], "size_bytes": f["size_bytes"]} for fmt, f in files.items()},
+            "files": {
+                fmt: {"sha256": f["sha256"], "size_bytes": f["size_bytes"]} for fmt, f in files.items()
+            },
             "dataset_sha256": dataset_sha256,
             "schema_version": schema_version,
             "engine": {"name": result.engine, "version": result.engine_version, "dp": result.dp},
@@ -94,7 +96,7 @@ def create_artifact(
         dataset_id=dataset_id,
         sha256=files["csv"]["sha256"],
         size_bytes=files["csv"]["size_bytes"],
-        rows=int(len(frame)),
+        rows=len(frame),
         files=files,
         manifest=manifest,
         signature=signer.sign(signed_bytes(manifest)),

@@ -86,7 +86,11 @@ class Signer:
 
 def load_signer(settings: Settings) -> Signer:
     """Load the configured key, or the data directory's key, creating it on first start."""
-    passphrase = settings.signing_key_passphrase.get_secret_value().encode() if settings.signing_key_passphrase else None
+    passphrase = (
+        settings.signing_key_passphrase.get_secret_value().encode()
+        if settings.signing_key_passphrase
+        else None
+    )
     public_dir = settings.keys_dir / "public"
     if settings.signing_key_path is not None:
         return Signer(_load_private(settings.signing_key_path, passphrase), public_dir)

@@ -52,7 +52,5 @@ class DatasetList(BaseModel):
     offset: int
 
 
-
-
 class SchemaVersionList(BaseModel):
     items: list[SchemaVersionRead]

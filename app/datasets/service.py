@@ -80,7 +80,9 @@ def create_dataset(
     )
     session.add(dataset)
     session.flush()
-    session.add(DatasetSchemaVersion(dataset_id=dataset_id, version=1, source=source, document=schema.to_dict()))
+    session.add(
+        DatasetSchemaVersion(dataset_id=dataset_id, version=1, source=source, document=schema.to_dict())
+    )
     ledger_service.open_budget(session=session, dataset_id=dataset_id, epsilon=epsilon, delta=delta)
     session.flush()
 
@@ -150,7 +152,11 @@ def add_schema_version(
         raise InvalidData(str(exc)) from None
     check_header(schema, list(header))
     version = dataset.current_schema_version + 1
-    session.add(DatasetSchemaVersion(dataset_id=dataset.id, version=version, source="declared", document=schema.to_dict()))
+    session.add(
+        DatasetSchemaVersion(
+            dataset_id=dataset.id, version=version, source="declared", document=schema.to_dict()
+        )
+    )
     dataset.current_schema_version = version
     session.flush()
     session.refresh(dataset, attribute_names=["schemas"])
@@ -187,4 +193,3 @@ def load_for_job(
     dataset = get_active_dataset(session=session, dataset_id=dataset_id)
     row = schema_version(dataset, version)
     return dataset, source_path(settings, dataset), TableSchema.from_dict(row.document)
-

@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import IO
 
 import python_multipart
-from python_multipart.multipart import parse_options_header
 from fastapi import Request
+from python_multipart.multipart import parse_options_header
 
 from app.config import Settings
 from app.datasets.exceptions import InvalidUpload, PayloadTooLarge, UnsupportedMediaType

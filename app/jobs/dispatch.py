@@ -28,7 +28,7 @@ class JobDispatcher(Protocol):
 class ThreadPoolDispatcher:
     """Runs jobs in this process (embedded mode). Not Celery's eager mode: jobs run asynchronously."""
 
-    def __init__(self, *, settings: Settings, session_factory: sessionmaker[Session], signer) -> None:  # noqa: ANN001
+    def __init__(self, *, settings: Settings, session_factory: sessionmaker[Session], signer) -> None:
         self.settings, self.session_factory, self.signer = settings, session_factory, signer
         self._pool = ThreadPoolExecutor(max_workers=settings.worker_threads, thread_name_prefix="pwsim-job")
         self._name = f"{socket.gethostname()}:embedded"
@@ -78,7 +78,7 @@ class CeleryDispatcher:
         pass
 
 
-def make_dispatcher(*, settings: Settings, session_factory: sessionmaker[Session], signer) -> JobDispatcher:  # noqa: ANN001
+def make_dispatcher(*, settings: Settings, session_factory: sessionmaker[Session], signer) -> JobDispatcher:
     if settings.embedded:
         return ThreadPoolDispatcher(settings=settings, session_factory=session_factory, signer=signer)
     return CeleryDispatcher(settings=settings)

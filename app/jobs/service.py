@@ -80,8 +80,10 @@ def create_job(
     rows = request.rows if request.rows is not None else dataset.rows
     if rows > settings.max_rows:
         raise RowsAboveLimit(f"rows must be at most {settings.max_rows}, got {rows}")
-    delta = request.delta if request.delta is not None else ledger_service.budget_delta(
-        session=session, dataset_id=dataset.id
+    delta = (
+        request.delta
+        if request.delta is not None
+        else ledger_service.budget_delta(session=session, dataset_id=dataset.id)
     )
     rho = ledger_service.to_rho(epsilon=request.epsilon, delta=delta)
 
@@ -150,9 +152,12 @@ def list_jobs(
 
 
 def count_active(*, session: Session, dataset_id: str) -> int:
-    return session.scalar(
-        select(func.count()).where(Job.dataset_id == dataset_id, Job.status.in_(ACTIVE_STATUSES))
-    ) or 0
+    return (
+        session.scalar(
+            select(func.count()).where(Job.dataset_id == dataset_id, Job.status.in_(ACTIVE_STATUSES))
+        )
+        or 0
+    )
 
 
 def cancel_job(*, session: Session, job_id: str) -> Job:
@@ -170,7 +175,9 @@ def cancel_job(*, session: Session, job_id: str) -> Job:
     return get_job(session=session, job_id=job_id)
 
 
-def _transition(session: Session, job_id: str, from_statuses: tuple[str, ...], to: str, **values: Any) -> bool:
+def _transition(
+    session: Session, job_id: str, from_statuses: tuple[str, ...], to: str, **values: Any
+) -> bool:
     """Move a job only if it is still in one of ``from_statuses`` (and matches extra guards)."""
     guards = values.pop("_guards", ())
     row = session.execute(
@@ -183,7 +190,7 @@ def _transition(session: Session, job_id: str, from_statuses: tuple[str, ...], t
     return row is not None
 
 
-def _engine_api():  # noqa: ANN202
+def _engine_api():
     """The engine facade, imported on first use: the API process never loads numerical libraries."""
     from app.engine import api
 
@@ -213,7 +220,9 @@ class _Runner:
         self._stage: str | None = None
         self._last_write = 0.0
         self._stop = threading.Event()
-        self._beat = threading.Thread(target=self._heartbeat, name=f"pwsim-heartbeat-{job_id[:8]}", daemon=True)
+        self._beat = threading.Thread(
+            target=self._heartbeat, name=f"pwsim-heartbeat-{job_id[:8]}", daemon=True
+        )
 
     @property
     def mine(self) -> tuple[Any, ...]:
@@ -221,7 +230,10 @@ class _Runner:
 
     def _lease(self) -> dict[str, Any]:
         now = utcnow()
-        return {"heartbeat_at": now, "lease_expires_at": now + timedelta(seconds=self.settings.job_lease_seconds)}
+        return {
+            "heartbeat_at": now,
+            "lease_expires_at": now + timedelta(seconds=self.settings.job_lease_seconds),
+        }
 
     def _write(self, **values: Any) -> None:
         with session_scope(self.factory) as session:
@@ -316,7 +328,9 @@ def run_job(
         spec = {
             "dataset_id": job.dataset_id,
             "schema_version": job.schema_version,
-            "queued_s": round((job.started_at - job.created_at).total_seconds(), 3) if job.started_at else None,
+            "queued_s": round((job.started_at - job.created_at).total_seconds(), 3)
+            if job.started_at
+            else None,
         }
     metrics.JOBS.labels(status="running").inc()
     runner = _Runner(session_factory, settings, job_id, attempt)
@@ -326,13 +340,23 @@ def run_job(
         charge = runner.noise_drawn
         timings["total_s"] = round(time.monotonic() - t0, 3)
         return _finish_failed(
-            session_factory, job_id, attempt, status=status, code=code, message=message, charge=charge, timings=timings
+            session_factory,
+            job_id,
+            attempt,
+            status=status,
+            code=code,
+            message=message,
+            charge=charge,
+            timings=timings,
         )
 
     try:
         with session_scope(session_factory) as session:
             dataset, path, schema = datasets_service.load_for_job(
-                session=session, settings=settings, dataset_id=spec["dataset_id"], version=spec["schema_version"]
+                session=session,
+                settings=settings,
+                dataset_id=spec["dataset_id"],
+                version=spec["schema_version"],
             )
             dataset_sha256 = dataset.sha256
     except Exception as exc:  # deleted dataset, unreadable schema: nothing was spent
@@ -376,7 +400,12 @@ def run_job(
     t_validate = time.monotonic()
     with session_scope(session_factory) as session:
         moved = _transition(
-            session, job_id, ("running",), "validating", progress=ENGINE_PROGRESS_SHARE, stage="validating",
+            session,
+            job_id,
+            ("running",),
+            "validating",
+            progress=ENGINE_PROGRESS_SHARE,
+            stage="validating",
             _guards=runner.mine,
         )
     if not moved:
@@ -384,14 +413,23 @@ def run_job(
     report = validate_release(result=result, policy=params["policy"])
     timings["validate_s"] = round(time.monotonic() - t_validate, 3)
     if report is not None and not report.get("passed", True):
-        return fail("gate_failed", report.get("message", "the release failed its validation gates"), status="rejected")
+        return fail(
+            "gate_failed", report.get("message", "the release failed its validation gates"), status="rejected"
+        )
 
     t_store = time.monotonic()
     try:
         with session_scope(session_factory) as session:
             if not _transition(
-                session, job_id, ("validating",), "released", progress=100.0, stage="done", finished_at=utcnow(),
-                lease_expires_at=None, _guards=(*runner.mine, Job.cancel_requested.is_(False)),
+                session,
+                job_id,
+                ("validating",),
+                "released",
+                progress=100.0,
+                stage="done",
+                finished_at=utcnow(),
+                lease_expires_at=None,
+                _guards=(*runner.mine, Job.cancel_requested.is_(False)),
             ):
                 raise JobLost(job_id)
             charged = {"rho": params["rho"], "epsilon": params["epsilon"], "delta": params["delta"]}
@@ -403,7 +441,9 @@ def run_job(
                 dataset_id=spec["dataset_id"],
                 dataset_sha256=dataset_sha256,
                 schema_version=spec["schema_version"],
-                parameters={k: params[k] for k in ("engine", "epsilon", "delta", "rows", "seed", "policy", "mode")},
+                parameters={
+                    k: params[k] for k in ("engine", "epsilon", "delta", "rows", "seed", "policy", "mode")
+                },
                 charged=charged,
                 result=result,
                 validation=report,
@@ -423,7 +463,9 @@ def run_job(
     return "released"
 
 
-def _after_lost_or_cancelled(factory: sessionmaker[Session], job_id: str, attempt: int, fail: Callable) -> str | None:
+def _after_lost_or_cancelled(
+    factory: sessionmaker[Session], job_id: str, attempt: int, fail: Callable
+) -> str | None:
     with session_scope(factory) as session:
         job = get_job(session=session, job_id=job_id)
         mine = job.attempts == attempt and job.status in ("running", "validating")
@@ -507,7 +549,12 @@ def _summary(result: Any) -> dict[str, Any]:
     from app.artifacts.manifest import jsonable
 
     summary = result.summary()
-    return jsonable({k: summary[k] for k in ("engine", "engine_version", "dp", "epsilon", "delta", "rho", "rows", "warnings")})
+    return jsonable(
+        {
+            k: summary[k]
+            for k in ("engine", "engine_version", "dp", "epsilon", "delta", "rho", "rows", "warnings")
+        }
+    )
 
 
 # --- the reaper ----------------------------------------------------------------------------------
@@ -527,8 +574,16 @@ def reap_expired(*, session: Session, settings: Settings, dispatcher: Any) -> li
         guards = (Job.attempts == attempts, Job.lease_expires_at < now)
         if not noise_drawn and attempts < settings.max_job_attempts:
             if _transition(
-                session, job_id, (status,), "queued", worker=None, lease_expires_at=None, heartbeat_at=None,
-                progress=0.0, stage=None, _guards=guards,
+                session,
+                job_id,
+                (status,),
+                "queued",
+                worker=None,
+                lease_expires_at=None,
+                heartbeat_at=None,
+                progress=0.0,
+                stage=None,
+                _guards=guards,
             ):
                 after_commit(session, lambda job_id=job_id: dispatcher.dispatch(job_id))
                 done.append((job_id, "queued"))
@@ -539,8 +594,15 @@ def reap_expired(*, session: Session, settings: Settings, dispatcher: Any) -> li
             else f"the job's worker was lost {attempts} times; giving up"
         )
         if _transition(
-            session, job_id, (status,), "failed", error_code="worker_lost", error_message=message,
-            finished_at=now, lease_expires_at=None, _guards=guards,
+            session,
+            job_id,
+            (status,),
+            "failed",
+            error_code="worker_lost",
+            error_message=message,
+            finished_at=now,
+            lease_expires_at=None,
+            _guards=guards,
         ):
             _settle(session, job_id, charge=noise_drawn, reason="worker_lost")
             done.append((job_id, "failed"))
@@ -561,7 +623,9 @@ def requeue_orphans(*, session: Session, dispatcher: Any) -> int:
 class Reaper:
     """A daemon thread that calls :func:`reap_expired` every ``reaper_interval_seconds``."""
 
-    def __init__(self, *, session_factory: sessionmaker[Session], settings: Settings, dispatcher: Any) -> None:
+    def __init__(
+        self, *, session_factory: sessionmaker[Session], settings: Settings, dispatcher: Any
+    ) -> None:
         self.factory, self.settings, self.dispatcher = session_factory, settings, dispatcher
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="pwsim-reaper", daemon=True)

@@ -88,12 +88,15 @@ def _settle(session: Session, *, job_id: str, kind: str, details: dict[str, Any]
     # Lock the budget row first (a no-op UPDATE): the settled-check below then sees every
     # committed settlement of this job, so a charge and a release can never both be written.
     session.execute(
-        update(Budget).where(where).values(rho_remaining=Budget.rho_remaining).execution_options(
-            synchronize_session=False
-        )
+        update(Budget)
+        .where(where)
+        .values(rho_remaining=Budget.rho_remaining)
+        .execution_options(synchronize_session=False)
     )
     settled = session.scalars(
-        select(LedgerEntry.kind).where(LedgerEntry.job_id == job_id, LedgerEntry.kind.in_(("charge", "release")))
+        select(LedgerEntry.kind).where(
+            LedgerEntry.job_id == job_id, LedgerEntry.kind.in_(("charge", "release"))
+        )
     ).first()
     if settled is not None:
         return False
@@ -119,7 +122,9 @@ def _settle(session: Session, *, job_id: str, kind: str, details: dict[str, Any]
 
 
 def _entry(session: Session, *, job_id: str, kind: str) -> LedgerEntry | None:
-    return session.scalars(select(LedgerEntry).where(LedgerEntry.job_id == job_id, LedgerEntry.kind == kind)).first()
+    return session.scalars(
+        select(LedgerEntry).where(LedgerEntry.job_id == job_id, LedgerEntry.kind == kind)
+    ).first()
 
 
 def _append(
@@ -183,7 +188,9 @@ def _iso(ts: datetime) -> str:
 
 def entries(*, session: Session, dataset_id: str) -> list[LedgerEntry]:
     return list(
-        session.scalars(select(LedgerEntry).where(LedgerEntry.dataset_id == dataset_id).order_by(LedgerEntry.seq))
+        session.scalars(
+            select(LedgerEntry).where(LedgerEntry.dataset_id == dataset_id).order_by(LedgerEntry.seq)
+        )
     )
 
 

@@ -26,8 +26,20 @@ def released(client):
 
 def test_manifest_fields(released):
     m = released["manifest"]
-    for key in ("sha256", "size_bytes", "rows", "dataset_sha256", "schema_version", "engine", "parameters", "seed",
-                "privacy", "allocation", "created_at", "key_id"):
+    for key in (
+        "sha256",
+        "size_bytes",
+        "rows",
+        "dataset_sha256",
+        "schema_version",
+        "engine",
+        "parameters",
+        "seed",
+        "privacy",
+        "allocation",
+        "created_at",
+        "key_id",
+    ):
         assert key in m, key
     assert m["engine"]["name"] and m["engine"]["version"]
     assert set(m["privacy"]["charged"]) == {"rho", "epsilon", "delta"}
@@ -75,9 +87,9 @@ def test_verify_cli(client, released, tmp_path):
 
     other = tmp_path / "other.pem"
     other.write_bytes(
-        Ed25519PrivateKey.generate().public_key().public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-        )
+        Ed25519PrivateKey.generate()
+        .public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
     )
     bad = runner.invoke(cli, ["verify", str(data), str(manifest), "--public-key", str(other)])
     assert bad.exit_code == 1 and "key id mismatch" in bad.output
@@ -118,7 +130,9 @@ def test_configured_key_path(embedded_settings, tmp_path):
             serialization.BestAvailableEncryption(b"s3cret-pass"),
         )
     )
-    settings = make_settings(embedded_settings.data_dir, signing_key_path=path, signing_key_passphrase="s3cret-pass")
+    settings = make_settings(
+        embedded_settings.data_dir, signing_key_path=path, signing_key_passphrase="s3cret-pass"
+    )
     assert load_signer(settings).key_id == key_id(key.public_key())
 
 
@@ -126,7 +140,8 @@ def test_artifact_errors(client, embedded_settings, released):
     before = snapshot(embedded_settings)
     assert_problem(client.get("/v1/artifacts/nope"), 404, "artifact_not_found")
     assert_problem(client.get("/v1/artifacts/nope/data"), 404, "artifact_not_found")
-    assert_problem(client.get(f"/v1/artifacts/{released['id']}/data", params={"format": "xlsx"}), 422,
-                   "validation_error")
+    assert_problem(
+        client.get(f"/v1/artifacts/{released['id']}/data", params={"format": "xlsx"}), 422, "validation_error"
+    )
     assert_problem(client.get("/v1/signing-keys/0000000000000000.pem"), 404, "signing_key_not_found")
     assert snapshot(embedded_settings) == before

@@ -31,7 +31,12 @@ def test_upload_with_inferred_schema(client):
     assert body["sha256"] == hashlib.sha256(SMALL_CSV).hexdigest()
     assert [c["name"] for c in body["columns"]] == ["age", "color", "score"]
     assert body["schema_source"] == "inferred" and body["schema_version"] == 1
-    assert {c["sensitivity"] for c in body["columns"]} <= {"quasi_identifier", "ordinary", "special_category", "direct_identifier"}
+    assert {c["sensitivity"] for c in body["columns"]} <= {
+        "quasi_identifier",
+        "ordinary",
+        "special_category",
+        "direct_identifier",
+    }
     assert body["budget"]["total"]["epsilon"] == pytest.approx(3.0)
     assert body["budget"]["remaining"]["rho"] == body["budget"]["total"]["rho"] > 0
     assert body["budget"]["chain_valid"] is True
@@ -41,7 +46,9 @@ def test_upload_with_declared_schema_and_parquet(client):
     table = pa.table({"age": [30, 40, 50], "color": ["red", "blue", "red"], "score": [1, 2, 3]})
     buf = io.BytesIO()
     pq.write_table(table, buf)
-    body = create_dataset(client, content=buf.getvalue(), filename="t.parquet", schema=small_schema(), delta=1e-6)
+    body = create_dataset(
+        client, content=buf.getvalue(), filename="t.parquet", schema=small_schema(), delta=1e-6
+    )
     assert body["format"] == "parquet" and body["rows"] == 3
     assert body["schema_source"] == "declared"
     assert body["budget"]["delta"] == 1e-6
@@ -84,7 +91,9 @@ def test_delete_purges_data_keeps_ledger(client, embedded_settings):
     assert client.get("/v1/datasets").json()["total"] == 0
     assert client.get("/v1/datasets", params={"include_deleted": True}).json()["total"] == 1
     # a job on a deleted dataset is refused
-    assert_problem(client.post("/v1/jobs", json={"dataset_id": ds["id"], "epsilon": 0.5}), 410, "dataset_deleted")
+    assert_problem(
+        client.post("/v1/jobs", json={"dataset_id": ds["id"], "epsilon": 0.5}), 410, "dataset_deleted"
+    )
     assert_problem(client.put(f"/v1/datasets/{ds['id']}/schema", json=small_schema()), 410, "dataset_deleted")
 
 
@@ -134,7 +143,9 @@ def test_too_large_is_rejected_while_streaming(tmp_path, sqlite_template):
             yield f"\r\n--{boundary}--\r\n".encode()
 
         response = client.post(
-            "/v1/datasets", content=body(), headers={"content-type": f"multipart/form-data; boundary={boundary}"}
+            "/v1/datasets",
+            content=body(),
+            headers={"content-type": f"multipart/form-data; boundary={boundary}"},
         )
         assert_problem(response, 413, "payload_too_large")
         assert_problem(upload(client, content=big), 413, "payload_too_large")  # with Content-Length
@@ -146,11 +157,19 @@ def test_too_large_is_rejected_while_streaming(tmp_path, sqlite_template):
 @pytest.mark.parametrize(
     ("kwargs", "status", "code"),
     [
-        pytest.param({"schema": {"format_version": 1, "columns": [{"name": "age", "type": "integer"}]}}, 422,
-                     "schema_mismatch", id="schema-misses-columns"),
+        pytest.param(
+            {"schema": {"format_version": 1, "columns": [{"name": "age", "type": "integer"}]}},
+            422,
+            "schema_mismatch",
+            id="schema-misses-columns",
+        ),
         pytest.param({"schema": "{not json"}, 422, "invalid_schema", id="schema-not-json"),
-        pytest.param({"schema": {"columns": [{"name": "age", "type": "blob"}]}}, 422, "invalid_schema",
-                     id="schema-invalid"),
+        pytest.param(
+            {"schema": {"columns": [{"name": "age", "type": "blob"}]}},
+            422,
+            "invalid_schema",
+            id="schema-invalid",
+        ),
         pytest.param({"epsilon": 0}, 422, "invalid_budget", id="epsilon-zero"),
         pytest.param({"epsilon": -1}, 422, "invalid_budget", id="epsilon-negative"),
         pytest.param({"delta": 1}, 422, "invalid_budget", id="delta-one"),
@@ -171,7 +190,9 @@ def test_not_multipart(client, embedded_settings):
     before = snapshot(embedded_settings)
     assert_problem(client.post("/v1/datasets", json={"file": "a,b\n1,2\n"}), 415, "unsupported_media_type")
     assert_problem(
-        client.post("/v1/datasets", files={"other": ("x.csv", b"a\n1\n")}, data={"epsilon": "1"}), 422, "invalid_upload"
+        client.post("/v1/datasets", files={"other": ("x.csv", b"a\n1\n")}, data={"epsilon": "1"}),
+        422,
+        "invalid_upload",
     )
     assert snapshot(embedded_settings) == before
 

@@ -46,7 +46,9 @@ def test_job_runs_to_released_and_charges(client, dataset):
 
 def test_declared_adult_schema_job(client, tmp_path, adult_csv):
     sample = adult_sample(adult_csv, 2000, tmp_path / "adult.csv")
-    ds = create_dataset(client, content=sample.read_bytes(), filename="adult.csv", schema=ADULT_SCHEMA.read_text())
+    ds = create_dataset(
+        client, content=sample.read_bytes(), filename="adult.csv", schema=ADULT_SCHEMA.read_text()
+    )
     job = client.post("/v1/jobs", json={"dataset_id": ds["id"], "epsilon": 1, "rows": 500, "seed": 1}).json()
     done = wait_for_job(client, job["id"])
     assert done["status"] == "released", (done["error"], done["timings"])
@@ -64,10 +66,17 @@ def test_idempotency_key(client, dataset, embedded_settings):
     assert again.headers["location"] == first.headers["location"]
     wait_for_job(client, first.json()["id"])
     before = snapshot(embedded_settings)
-    assert_problem(client.post("/v1/jobs", json=job_body(dataset, epsilon=0.6), headers=headers), 409,
-                   "idempotency_key_reused")
+    assert_problem(
+        client.post("/v1/jobs", json=job_body(dataset, epsilon=0.6), headers=headers),
+        409,
+        "idempotency_key_reused",
+    )
     assert snapshot(embedded_settings) == before
-    reserves = [e for e in client.get(f"/v1/datasets/{dataset['id']}/budget").json()["entries"] if e["kind"] == "reserve"]
+    reserves = [
+        e
+        for e in client.get(f"/v1/datasets/{dataset['id']}/budget").json()["entries"]
+        if e["kind"] == "reserve"
+    ]
     assert len(reserves) == 1
 
 
@@ -101,7 +110,9 @@ def test_bad_job_requests_change_nothing(client, dataset, embedded_settings, ove
 def test_budget_exhausted_after_spending(client, dataset):
     wait_for_job(client, client.post("/v1/jobs", json=job_body(dataset, epsilon=1.5)).json()["id"])
     # zCDP composes in rho, so epsilons do not subtract: 2.0 - 1.5 leaves about 1.26, not 0.5
-    body = assert_problem(client.post("/v1/jobs", json=job_body(dataset, epsilon=1.5)), 409, "budget_exhausted")
+    body = assert_problem(
+        client.post("/v1/jobs", json=job_body(dataset, epsilon=1.5)), 409, "budget_exhausted"
+    )
     remaining = client.get(f"/v1/datasets/{dataset['id']}/budget").json()["remaining"]
     assert body["remaining"] == pytest.approx(remaining)
     assert 0.5 < body["remaining"]["epsilon"] < 1.5

@@ -22,9 +22,21 @@ def test_openapi_is_31_with_stable_operation_ids(client):
     assert spec["openapi"].startswith("3.1")
     ids = {op["operationId"] for path in spec["paths"].values() for op in path.values()}
     assert {
-        "create_dataset", "list_datasets", "get_dataset", "update_dataset_schema", "delete_dataset",
-        "get_dataset_budget", "create_job", "get_job", "list_jobs", "cancel_job", "get_artifact",
-        "download_artifact_data", "list_signing_keys", "healthz", "readyz",
+        "create_dataset",
+        "list_datasets",
+        "get_dataset",
+        "update_dataset_schema",
+        "delete_dataset",
+        "get_dataset_budget",
+        "create_job",
+        "get_job",
+        "list_jobs",
+        "cancel_job",
+        "get_artifact",
+        "download_artifact_data",
+        "list_signing_keys",
+        "healthz",
+        "readyz",
     } <= ids
     schemas = spec["components"]["schemas"]
     assert {"DatasetRead", "JobCreate", "JobRead", "ArtifactRead", "BudgetRead", "Problem"} <= set(schemas)
@@ -50,6 +62,9 @@ def test_placeholder_secrets_refused_outside_local(tmp_path):
     from tests.conftest import make_settings
 
     with pytest.raises(ValidationError, match="placeholder"):
-        make_settings(tmp_path, environment="production",
-                      database_url="postgresql+psycopg://pwsim:changeme@db/pwsim")
-    make_settings(tmp_path, environment="production", database_url="postgresql+psycopg://pwsim:Xk29-long@db/pwsim")
+        make_settings(
+            tmp_path, environment="production", database_url="postgresql+psycopg://pwsim:changeme@db/pwsim"
+        )
+    make_settings(
+        tmp_path, environment="production", database_url="postgresql+psycopg://pwsim:Xk29-long@db/pwsim"
+    )

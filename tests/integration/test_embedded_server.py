@@ -35,7 +35,11 @@ def server(tmp_path):
     port = free_port()
     log = (tmp_path / "serve.log").open("wb")
     proc = subprocess.Popen(
-        [*PWSIM, "serve", "--port", str(port)], cwd=tmp_path, env=clean_env(), stdout=log, stderr=subprocess.STDOUT
+        [*PWSIM, "serve", "--port", str(port)],
+        cwd=tmp_path,
+        env=clean_env(),
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -84,17 +88,29 @@ def test_embedded_core_flow_over_http(server, tmp_path, adult_csv):
         key.write_text(client.get("/v1/signing-keys/current.pem").text)
         for fmt in ("csv", "parquet"):
             data = tmp_path / f"synthetic.{fmt}"
-            with client.stream("GET", f"/v1/artifacts/{done['artifact_id']}/data", params={"format": fmt}) as r:
+            with client.stream(
+                "GET", f"/v1/artifacts/{done['artifact_id']}/data", params={"format": fmt}
+            ) as r:
                 assert r.status_code == 200
                 with data.open("wb") as out:
                     for chunk in r.iter_bytes():
                         out.write(chunk)
-            ok = subprocess.run([*PWSIM, "verify", str(data), str(manifest), "--public-key", str(key)],
-                                capture_output=True, text=True, env=clean_env())
+            ok = subprocess.run(
+                [*PWSIM, "verify", str(data), str(manifest), "--public-key", str(key)],
+                check=False,
+                capture_output=True,
+                text=True,
+                env=clean_env(),
+            )
             assert ok.returncode == 0, ok.stderr
         data.write_bytes(data.read_bytes() + b"\n")
-        bad = subprocess.run([*PWSIM, "verify", str(data), str(manifest), "--public-key", str(key)],
-                             capture_output=True, text=True, env=clean_env())
+        bad = subprocess.run(
+            [*PWSIM, "verify", str(data), str(manifest), "--public-key", str(key)],
+            check=False,
+            capture_output=True,
+            text=True,
+            env=clean_env(),
+        )
         assert bad.returncode == 1 and "FAILED" in bad.stderr
 
     # the README's default: everything under ./pwsim-data of the folder it was started in
@@ -107,9 +123,18 @@ def test_embedded_core_flow_over_http(server, tmp_path, adult_csv):
 def test_quickstart_script(server, tmp_path):
     """examples/quickstart.sh, exactly as the README shows it, against the running embedded server."""
     repo = Path(__file__).resolve().parents[2]
-    env = clean_env(PWSIM_URL=server, OUT=str(tmp_path), PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
-    result = subprocess.run(["bash", str(repo / "examples" / "quickstart.sh")], cwd=repo, env=env,
-                            capture_output=True, text=True, timeout=600)
+    env = clean_env(
+        PWSIM_URL=server, OUT=str(tmp_path), PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}"
+    )
+    result = subprocess.run(
+        ["bash", str(repo / "examples" / "quickstart.sh")],
+        check=False,
+        cwd=repo,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert '"verified": true' in result.stdout
     assert (tmp_path / "synthetic.csv").exists() and (tmp_path / "manifest.json").exists()

@@ -50,7 +50,7 @@ def test_claim_is_guarded(pg_factory, settings, queued):
 
 def test_run_job_twice_runs_once(pg_factory, settings, queued):
     signer = load_signer(settings)
-    kwargs = dict(session_factory=pg_factory, settings=settings, signer=signer, job_id=queued, worker="t")
+    kwargs = {"session_factory": pg_factory, "settings": settings, "signer": signer, "job_id": queued, "worker": "t"}
     assert jobs.run_job(**kwargs) == "released"
     assert jobs.run_job(**kwargs) is None
     status, attempts, budget, _ = job_state(pg_factory, queued)
@@ -61,7 +61,9 @@ def test_run_job_twice_runs_once(pg_factory, settings, queued):
 def _expire(factory, job_id, **values):
     with session_scope(factory) as session:
         session.execute(
-            update(Job).where(Job.id == job_id).values(lease_expires_at=utcnow() - timedelta(seconds=1), **values)
+            update(Job)
+            .where(Job.id == job_id)
+            .values(lease_expires_at=utcnow() - timedelta(seconds=1), **values)
         )
 
 
@@ -69,17 +71,21 @@ def test_reaper_requeues_a_job_that_drew_no_noise(pg_factory, settings, queued):
     with session_scope(pg_factory) as session:
         jobs.claim(session=session, job_id=queued, worker="dead", settings=settings)
     _expire(pg_factory, queued)
-    dispatcher = ThreadPoolDispatcher(settings=settings, session_factory=pg_factory, signer=load_signer(settings))
+    dispatcher = ThreadPoolDispatcher(
+        settings=settings, session_factory=pg_factory, signer=load_signer(settings)
+    )
     try:
         with session_scope(pg_factory) as session:
-            assert jobs.reap_expired(session=session, settings=settings, dispatcher=dispatcher) == [(queued, "queued")]
+            assert jobs.reap_expired(session=session, settings=settings, dispatcher=dispatcher) == [
+                (queued, "queued")
+            ]
         deadline = time.monotonic() + 60
         while job_state(pg_factory, queued)[0] != "released":
             assert time.monotonic() < deadline, job_state(pg_factory, queued)
             time.sleep(0.2)
     finally:
         dispatcher.shutdown()
-    status, attempts, budget, _ = job_state(pg_factory, queued)
+    _status, attempts, budget, _ = job_state(pg_factory, queued)
     assert attempts == 2 and budget["charged"] == 0.01 and budget["released"] is None
 
 
@@ -127,8 +133,18 @@ def test_cancel_running_stops_at_next_progress_and_charges_after_noise(pg_factor
     with pytest.raises(jobs.JobCancelled):
         runner.progress(0.5, "measure")
     assert runner.noise_drawn
-    assert jobs._finish_failed(
-        pg_factory, queued, attempt, status="cancelled", code="cancelled", message="x", charge=True, timings={}
-    ) == "cancelled"
+    assert (
+        jobs._finish_failed(
+            pg_factory,
+            queued,
+            attempt,
+            status="cancelled",
+            code="cancelled",
+            message="x",
+            charge=True,
+            timings={},
+        )
+        == "cancelled"
+    )
     status, _, budget, _ = job_state(pg_factory, queued)
     assert status == "cancelled" and budget["charged"] == 0.01

@@ -42,7 +42,9 @@ def test_overspend_refused_with_remaining(pg_session):
     job = make_job(pg_session, ds)
     total = ledger.summary(session=pg_session, dataset_id=ds.id)["total"]["rho"]
     with pytest.raises(BudgetExhausted) as info:
-        ledger.reserve(session=pg_session, dataset_id=ds.id, job_id=job.id, rho=total * 1.01, epsilon=1.01, delta=1e-9)
+        ledger.reserve(
+            session=pg_session, dataset_id=ds.id, job_id=job.id, rho=total * 1.01, epsilon=1.01, delta=1e-9
+        )
     assert info.value.extra["remaining"]["rho"] == pytest.approx(total)
     assert info.value.extra["remaining"]["epsilon"] == pytest.approx(1.0)
     assert [e.kind for e in ledger.entries(session=pg_session, dataset_id=ds.id)] == ["grant"]
@@ -62,8 +64,16 @@ def test_second_charge_is_impossible_not_just_unlikely(pg_session):
     ledger.charge(session=pg_session, job_id=job.id)
     with pytest.raises(IntegrityError, match="uq_ledger_entry_job_id_kind"), pg_session.begin_nested():
         pg_session.add(
-            LedgerEntry(dataset_id=ds.id, seq=99, job_id=job.id, kind="charge", rho=0.001, details={},
-                        prev_hash="0" * 64, entry_hash="f" * 64)
+            LedgerEntry(
+                dataset_id=ds.id,
+                seq=99,
+                job_id=job.id,
+                kind="charge",
+                rho=0.001,
+                details={},
+                prev_hash="0" * 64,
+                entry_hash="f" * 64,
+            )
         )
         pg_session.flush()
 
@@ -74,7 +84,9 @@ def test_tampering_breaks_the_chain(pg_session):
     ledger.reserve(session=pg_session, dataset_id=ds.id, job_id=job.id, rho=0.001, epsilon=0.1, delta=1e-9)
     ledger.charge(session=pg_session, job_id=job.id)
     assert ledger.verify_chain(session=pg_session, dataset_id=ds.id)
-    pg_session.execute(text("UPDATE ledger_entry SET rho = 0 WHERE job_id = :j AND kind = 'charge'"), {"j": job.id})
+    pg_session.execute(
+        text("UPDATE ledger_entry SET rho = 0 WHERE job_id = :j AND kind = 'charge'"), {"j": job.id}
+    )
     pg_session.expire_all()
     assert not ledger.verify_chain(session=pg_session, dataset_id=ds.id)
 
@@ -96,7 +108,9 @@ def test_parallel_reservations_never_overspend(pg_factory):
         barrier.wait()
         try:
             with session_scope(pg_factory) as session:
-                ledger.reserve(session=session, dataset_id=dataset_id, job_id=job_id, rho=cost, epsilon=0.3, delta=1e-9)
+                ledger.reserve(
+                    session=session, dataset_id=dataset_id, job_id=job_id, rho=cost, epsilon=0.3, delta=1e-9
+                )
             result = "ok"
         except BudgetExhausted:
             result = "exhausted"

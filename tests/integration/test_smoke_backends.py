@@ -34,4 +34,6 @@ def test_core_flow(settings, tmp_path):
         pem = client.get("/v1/signing-keys/current.pem").content
         assert verify_files(data, artifact, pem) == []
         budget = client.get(f"/v1/datasets/{ds['id']}/budget").json()
-        assert [e["kind"] for e in budget["entries"]] == ["grant", "reserve", "charge"] and budget["chain_valid"]
+        assert [e["kind"] for e in budget["entries"]] == ["grant", "reserve", "charge"] and budget[
+            "chain_valid"
+        ]

@@ -62,8 +62,19 @@ class Worker:
         self._fh = log.open("ab")
         # its own session (process group), so the test can kill the worker and its pool child by id
         self.proc = subprocess.Popen(
-            [PWSIM, "worker", "--concurrency", "1", "--without-gossip", "--without-mingle", "--without-heartbeat"],
-            env=env, stdout=self._fh, stderr=subprocess.STDOUT, start_new_session=True,
+            [
+                PWSIM,
+                "worker",
+                "--concurrency",
+                "1",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+            ],
+            env=env,
+            stdout=self._fh,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         deadline = time.monotonic() + 60
         while b"ready." not in log.read_bytes():
@@ -131,11 +142,20 @@ def test_queued_job_survives_worker_death(client, stack, tmp_path):
 
 
 def test_worker_killed_mid_job_is_reaped(client, stack, tmp_path, adult_csv):
-    ds = create_dataset(client, content=adult_csv.read_bytes(), filename="adult.csv", schema=ADULT_SCHEMA.read_text(),
-                        epsilon=4)
+    ds = create_dataset(
+        client,
+        content=adult_csv.read_bytes(),
+        filename="adult.csv",
+        schema=ADULT_SCHEMA.read_text(),
+        epsilon=4,
+    )
     victim = Worker(stack, tmp_path / "victim.log")
-    job = client.post("/v1/jobs", json={"dataset_id": ds["id"], "epsilon": 1, "rows": 1_000_000, "seed": 1}).json()
-    running = wait_for_job(client, job["id"], statuses=("running", "validating", "released", "failed"), timeout=120)
+    job = client.post(
+        "/v1/jobs", json={"dataset_id": ds["id"], "epsilon": 1, "rows": 1_000_000, "seed": 1}
+    ).json()
+    running = wait_for_job(
+        client, job["id"], statuses=("running", "validating", "released", "failed"), timeout=120
+    )
     assert running["status"] == "running", running
     time.sleep(1.5)  # into the engine run (the big sample is drawn after the noise)
     victim.kill()
@@ -154,4 +174,7 @@ def test_worker_killed_mid_job_is_reaped(client, stack, tmp_path, adult_csv):
         assert budget["charged"] == pytest.approx(done["rho"])
     ledger = client.get(f"/v1/datasets/{ds['id']}/budget").json()
     assert ledger["chain_valid"] and ledger["reserved"]["rho"] == 0
-    assert len([e for e in ledger["entries"] if e["job_id"] == job["id"] and e["kind"] in ("charge", "release")]) == 1
+    assert (
+        len([e for e in ledger["entries"] if e["job_id"] == job["id"] and e["kind"] in ("charge", "release")])
+        == 1
+    )

@@ -1,0 +1,65 @@
+"""Architecture rules from the house style, enforced rather than hoped for."""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+
+APP = Path(__file__).resolve().parents[2] / "app"
+FORBIDDEN_IN_PURE = (
+    "fastapi",
+    "starlette",
+    "sqlalchemy",
+    "celery",
+    "pydantic_settings",
+    "alembic",
+    "workers",
+)
+
+
+def imports(path: Path) -> set[str]:
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+    return found
+
+
+@pytest.mark.parametrize("package", ["engine", "validation"])
+def test_pure_libraries_import_no_service_code(package):
+    files = list((APP / package).rglob("*.py"))
+    if not files:
+        pytest.skip(f"app/{package} has no modules yet")
+    for path in files:
+        for name in imports(path):
+            top = name.split(".")[0]
+            assert top not in FORBIDDEN_IN_PURE, f"{path}: imports {name}"
+            if name.startswith("app.") or name == "app":
+                assert name.startswith(f"app.{package}"), f"{path}: imports {name} outside app.{package}"
+
+
+def test_routers_hold_no_queries():
+    for path in APP.glob("*/router.py"):
+        found = re.findall(
+            r"(?<![.\w])(?:select|update|delete|insert)\(|\.execute\(|\.query\(", path.read_text()
+        )
+        assert not found, f"{path} contains {found}: queries belong in the service"
+
+
+def test_only_config_reads_the_environment():
+    for path in APP.rglob("*.py"):
+        if path.parts[-2] in ("engine", "validation", "cli") or path.name == "config.py":
+            continue
+        assert "os.environ" not in path.read_text() and "getenv" not in path.read_text(), path
+
+
+def test_services_never_commit_or_raise_http_errors():
+    for path in APP.glob("*/service.py"):
+        text = path.read_text()
+        assert ".commit()" not in text, f"{path} commits: only get_session/session_scope do"
+        assert "HTTPException" not in text, f"{path} raises HTTPException: raise an AppError"
