@@ -19,7 +19,7 @@ COPY workers ./workers
 COPY migrations ./migrations
 RUN pip install --no-cache-dir .
 
-USER pwsim
+USER 10001:10001
 VOLUME ["/data"]
 EXPOSE 8000
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \

