@@ -138,7 +138,7 @@ def test_delete_refused_while_job_active(client, dataset, embedded_settings):
     from app.jobs.models import Job
 
     job = wait_for_job(client, client.post("/v1/jobs", json=job_body(dataset)).json()["id"])
-    # put a job back in the queued state directly, as a second API process would see one mid-flight
+    # mark the job running directly, as an API process sees a job that a worker is busy with
     factory = make_session_factory(make_engine(embedded_settings.sqlalchemy_url))
     with session_scope(factory) as session:
         session.get(Job, job["id"]).status = "running"

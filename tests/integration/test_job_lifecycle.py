@@ -148,3 +148,38 @@ def test_cancel_running_stops_at_next_progress_and_charges_after_noise(pg_factor
     )
     status, _, budget, _ = job_state(pg_factory, queued)
     assert status == "cancelled" and budget["charged"] == 0.01
+
+
+def test_concurrent_requests_with_one_idempotency_key_make_one_job(pg_factory, settings):
+    import threading
+
+    from app.jobs.schemas import JobCreate
+
+    with session_scope(pg_factory) as session:
+        ds = make_dataset_with_file(session, settings)
+        dataset_id = ds.id
+    dispatcher = ThreadPoolDispatcher(settings=settings, session_factory=pg_factory, signer=load_signer(settings))
+    request = JobCreate(dataset_id=dataset_id, epsilon=0.3, rows=10, seed=1)
+    barrier = threading.Barrier(8)
+    ids: list[str] = []
+
+    def create() -> None:
+        barrier.wait()
+        with session_scope(pg_factory) as session:
+            job, _ = jobs.create_job(
+                session=session, settings=settings, dispatcher=dispatcher, request=request, idempotency_key="same"
+            )
+            ids.append(job.id)
+
+    threads = [threading.Thread(target=create) for _ in range(8)]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        dispatcher.shutdown()
+    assert len(ids) == 8 and len(set(ids)) == 1
+    with session_scope(pg_factory) as session:
+        kinds = [e.kind for e in ledger.entries(session=session, dataset_id=dataset_id)]
+    assert kinds.count("reserve") == 1
