@@ -154,6 +154,7 @@ def make_job(
         "progress": 0.0,
         "timings": {},
         "created_at": utcnow(),
+        "dispatched_at": utcnow(),
         **values,
     }
     job = Job(dataset_id=dataset.id, rho=rho, status=status, **fields)

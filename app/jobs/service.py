@@ -105,6 +105,7 @@ def create_job(
         request_hash=request_hash,
         created_at=utcnow(),
     )
+    job.dispatched_at = job.created_at
     try:
         with session.begin_nested():
             session.add(job)
@@ -606,10 +607,38 @@ def reap_expired(*, session: Session, settings: Settings, dispatcher: Any) -> li
         ):
             _settle(session, job_id, charge=noise_drawn, reason="worker_lost")
             done.append((job_id, "failed"))
+    done.extend(_redispatch_stale_queued(session, settings=settings, dispatcher=dispatcher, now=now))
     for job_id, status in done:
-        after_commit(session, lambda s=status: metrics.JOBS.labels(status=s).inc())
+        if status != "redispatched":
+            after_commit(session, lambda s=status: metrics.JOBS.labels(status=s).inc())
         log.warning("reaper: job %s -> %s", job_id, status)
     return done
+
+
+def _redispatch_stale_queued(
+    session: Session, *, settings: Settings, dispatcher: Any, now: Any
+) -> list[tuple[str, str]]:
+    """Send again jobs still queued a lease after their last dispatch. A duplicate message is harmless:
+    only one runner can claim the job."""
+    cutoff = now - timedelta(seconds=settings.job_lease_seconds)
+    stale = session.execute(
+        select(Job.id, Job.dispatched_at).where(
+            Job.status == "queued", Job.cancel_requested.is_(False), Job.dispatched_at < cutoff
+        )
+    ).all()
+    sent = []
+    for job_id, dispatched_at in stale:
+        if _transition(
+            session,
+            job_id,
+            ("queued",),
+            "queued",
+            dispatched_at=now,
+            _guards=(Job.dispatched_at == dispatched_at,),
+        ):
+            after_commit(session, lambda job_id=job_id: dispatcher.dispatch(job_id))
+            sent.append((job_id, "redispatched"))
+    return sent
 
 
 def requeue_orphans(*, session: Session, dispatcher: Any) -> int:

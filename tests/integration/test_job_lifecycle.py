@@ -50,7 +50,13 @@ def test_claim_is_guarded(pg_factory, settings, queued):
 
 def test_run_job_twice_runs_once(pg_factory, settings, queued):
     signer = load_signer(settings)
-    kwargs = {"session_factory": pg_factory, "settings": settings, "signer": signer, "job_id": queued, "worker": "t"}
+    kwargs = {
+        "session_factory": pg_factory,
+        "settings": settings,
+        "signer": signer,
+        "job_id": queued,
+        "worker": "t",
+    }
     assert jobs.run_job(**kwargs) == "released"
     assert jobs.run_job(**kwargs) is None
     status, attempts, budget, _ = job_state(pg_factory, queued)
@@ -158,7 +164,9 @@ def test_concurrent_requests_with_one_idempotency_key_make_one_job(pg_factory, s
     with session_scope(pg_factory) as session:
         ds = make_dataset_with_file(session, settings)
         dataset_id = ds.id
-    dispatcher = ThreadPoolDispatcher(settings=settings, session_factory=pg_factory, signer=load_signer(settings))
+    dispatcher = ThreadPoolDispatcher(
+        settings=settings, session_factory=pg_factory, signer=load_signer(settings)
+    )
     request = JobCreate(dataset_id=dataset_id, epsilon=0.3, rows=10, seed=1)
     barrier = threading.Barrier(8)
     ids: list[str] = []
@@ -167,7 +175,11 @@ def test_concurrent_requests_with_one_idempotency_key_make_one_job(pg_factory, s
         barrier.wait()
         with session_scope(pg_factory) as session:
             job, _ = jobs.create_job(
-                session=session, settings=settings, dispatcher=dispatcher, request=request, idempotency_key="same"
+                session=session,
+                settings=settings,
+                dispatcher=dispatcher,
+                request=request,
+                idempotency_key="same",
             )
             ids.append(job.id)
 
@@ -183,3 +195,27 @@ def test_concurrent_requests_with_one_idempotency_key_make_one_job(pg_factory, s
     with session_scope(pg_factory) as session:
         kinds = [e.kind for e in ledger.entries(session=session, dataset_id=dataset_id)]
     assert kinds.count("reserve") == 1
+
+
+def test_queued_job_whose_message_was_lost_is_sent_again(pg_factory, settings, queued):
+    # as if the broker was down right after the commit: the job sits queued, nobody runs it
+    with session_scope(pg_factory) as session:
+        session.execute(
+            update(Job).where(Job.id == queued).values(dispatched_at=utcnow() - timedelta(hours=1))
+        )
+    dispatcher = ThreadPoolDispatcher(
+        settings=settings, session_factory=pg_factory, signer=load_signer(settings)
+    )
+    try:
+        with session_scope(pg_factory) as session:
+            assert jobs.reap_expired(session=session, settings=settings, dispatcher=dispatcher) == [
+                (queued, "redispatched")
+            ]
+        deadline = time.monotonic() + 60
+        while job_state(pg_factory, queued)[0] != "released":
+            assert time.monotonic() < deadline, job_state(pg_factory, queued)
+            time.sleep(0.2)
+        with session_scope(pg_factory) as session:  # recently dispatched jobs are left alone
+            assert jobs.reap_expired(session=session, settings=settings, dispatcher=dispatcher) == []
+    finally:
+        dispatcher.shutdown()
