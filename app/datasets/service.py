@@ -174,10 +174,18 @@ def delete_dataset(*, session: Session, settings: Settings, dataset_id: str) -> 
     dataset.status = "deleted"
     dataset.storage_path = None
     dataset.deleted_at = utcnow()
+    for version in dataset.schemas:
+        if version.source == "inferred":  # domains read off the data are data too: drop them
+            version.document = _without_domains(version.document)
     session.flush()
     if folder is not None:
         after_commit(session, lambda: shutil.rmtree(folder, ignore_errors=True))
     return dataset
+
+
+def _without_domains(document: dict[str, Any]) -> dict[str, Any]:
+    columns = [{k: v for k, v in column.items() if k != "domain"} for column in document.get("columns", [])]
+    return {**document, "columns": columns}
 
 
 def source_path(settings: Settings, dataset: Dataset) -> Path:

@@ -88,6 +88,8 @@ def test_delete_purges_data_keeps_ledger(client, embedded_settings):
     assert after["status"] == "deleted" and after["sha256"] == ds["sha256"]
     budget = client.get(f"/v1/datasets/{ds['id']}/budget").json()
     assert [e["kind"] for e in budget["entries"]] == ["grant"] and budget["chain_valid"]
+    versions = client.get(f"/v1/datasets/{ds['id']}/schemas").json()["items"]
+    assert all("domain" not in c for v in versions for c in v["document"]["columns"]), "inferred domains purged"
     assert client.get("/v1/datasets").json()["total"] == 0
     assert client.get("/v1/datasets", params={"include_deleted": True}).json()["total"] == 1
     # a job on a deleted dataset is refused
