@@ -1,0 +1,1 @@
+"""Built-in validation policies (YAML documents; see ``app.validation.policy``)."""
