@@ -123,9 +123,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             checks["broker"] = "in-process"
         else:
             try:
-                request.app.state.dispatcher.celery.connection_for_write().ensure_connection(
-                    max_retries=1, timeout=3
-                )
+                with request.app.state.dispatcher.celery.connection_for_write() as conn:
+                    conn.ensure_connection(max_retries=1, timeout=3)
                 checks["broker"] = "ok"
             except Exception as exc:
                 raise NotReady(

@@ -68,3 +68,16 @@ def test_placeholder_secrets_refused_outside_local(tmp_path):
     make_settings(
         tmp_path, environment="production", database_url="postgresql+psycopg://pwsim:Xk29-long@db/pwsim"
     )
+
+
+def test_not_ready_when_broker_unreachable(embedded_settings):
+    from fastapi.testclient import TestClient
+
+    from app.main import create_app
+    from tests.conftest import make_settings
+
+    settings = make_settings(embedded_settings.data_dir, broker_url="redis://127.0.0.1:1/0")
+    with TestClient(create_app(settings)) as client:
+        body = assert_problem(client.get("/readyz"), 503, "not_ready")
+        assert body["checks"] == {"database": "ok", "broker": "unreachable"}
+        assert client.get("/healthz").status_code == 200
