@@ -230,3 +230,16 @@ def test_pagination_bounds(client):
     body = assert_problem(client.get("/v1/datasets", params={"limit": 0}), 422, "validation_error")
     assert body["errors"][0]["loc"] == ["query", "limit"]
     json.dumps(body)
+
+
+def test_sqlite_ledger_is_append_only(client, embedded_settings):
+    import sqlite3
+
+    create_dataset(client)
+    conn = sqlite3.connect(embedded_settings.data_dir / "pwsim.db")
+    try:
+        for statement in ("UPDATE ledger_entry SET rho = 0", "DELETE FROM ledger_entry"):
+            with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+                conn.execute(statement)
+    finally:
+        conn.close()

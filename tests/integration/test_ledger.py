@@ -84,11 +84,23 @@ def test_tampering_breaks_the_chain(pg_session):
     ledger.reserve(session=pg_session, dataset_id=ds.id, job_id=job.id, rho=0.001, epsilon=0.1, delta=1e-9)
     ledger.charge(session=pg_session, job_id=job.id)
     assert ledger.verify_chain(session=pg_session, dataset_id=ds.id)
+    # a superuser can switch the append-only triggers off; the hash chain still shows the edit
+    pg_session.execute(text("SET LOCAL session_replication_role = replica"))
     pg_session.execute(
         text("UPDATE ledger_entry SET rho = 0 WHERE job_id = :j AND kind = 'charge'"), {"j": job.id}
     )
+    pg_session.execute(text("SET LOCAL session_replication_role = origin"))
     pg_session.expire_all()
     assert not ledger.verify_chain(session=pg_session, dataset_id=ds.id)
+
+
+@pytest.mark.parametrize("statement", ["UPDATE ledger_entry SET rho = 0", "DELETE FROM ledger_entry"])
+def test_database_refuses_to_rewrite_the_ledger(pg_session, statement):
+    from sqlalchemy.exc import DBAPIError
+
+    make_dataset(pg_session)
+    with pytest.raises(DBAPIError, match="append-only"), pg_session.begin_nested():
+        pg_session.execute(text(statement))
 
 
 def test_parallel_reservations_never_overspend(pg_factory):
