@@ -16,7 +16,7 @@ from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
 
 from app import metrics
-from app.api import api_router
+from app.api import EXTRA_SCHEMAS, api_router
 from app.artifacts.signing import load_signer
 from app.config import Settings, get_settings
 from app.db import make_engine, make_session_factory, session_scope, upgrade_database
@@ -44,6 +44,18 @@ class Readiness(BaseModel):
 def _route_id(route: APIRoute) -> str:
     """operationId = the route's name, so generated clients get stable, readable method names."""
     return route.name
+
+
+def _publish_extra_schemas(app: FastAPI) -> None:
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            spec = generate()
+            spec.setdefault("components", {}).setdefault("schemas", {}).update(EXTRA_SCHEMAS)
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _should_migrate(settings: Settings) -> bool:
@@ -101,6 +113,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return response
 
     app.include_router(api_router)
+    _publish_extra_schemas(app)
 
     @app.get("/healthz", response_model=Health, tags=["ops"], name="healthz")
     def healthz() -> Health:

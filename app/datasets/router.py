@@ -22,32 +22,28 @@ router = APIRouter(prefix="/datasets", tags=["datasets"])
 
 SessionDep = Annotated[Session, Depends(get_session)]
 
+# The upload is parsed by the streaming receiver, not by FastAPI, so its form is described here and
+# published as the named component ``DatasetUpload`` (see ``app.main``).
+UPLOAD_SCHEMA = {
+    "title": "DatasetUpload",
+    "type": "object",
+    "required": ["file", "epsilon"],
+    "properties": {
+        "file": {"type": "string", "format": "binary", "description": "CSV or Parquet table."},
+        "schema": {
+            "type": "string",
+            "description": "PWSIM schema JSON (text or file); inferred from the data if absent.",
+        },
+        "name": {"type": "string"},
+        "epsilon": {"type": "number", "exclusiveMinimum": 0, "description": "Total budget."},
+        "delta": {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1},
+    },
+}
+EXTRA_SCHEMAS = {"DatasetUpload": UPLOAD_SCHEMA}
 UPLOAD_BODY = {
     "requestBody": {
         "required": True,
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "title": "DatasetUpload",
-                    "type": "object",
-                    "required": ["file", "epsilon"],
-                    "properties": {
-                        "file": {
-                            "type": "string",
-                            "format": "binary",
-                            "description": "CSV or Parquet table.",
-                        },
-                        "schema": {
-                            "type": "string",
-                            "description": "PWSIM schema JSON (text or file); inferred from the data if absent.",
-                        },
-                        "name": {"type": "string"},
-                        "epsilon": {"type": "number", "exclusiveMinimum": 0, "description": "Total budget."},
-                        "delta": {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1},
-                    },
-                }
-            }
-        },
+        "content": {"multipart/form-data": {"schema": {"$ref": "#/components/schemas/DatasetUpload"}}},
     }
 }
 

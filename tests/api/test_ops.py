@@ -41,7 +41,8 @@ def test_openapi_is_31_with_stable_operation_ids(client):
     schemas = spec["components"]["schemas"]
     assert {"DatasetRead", "JobCreate", "JobRead", "ArtifactRead", "BudgetRead", "Problem"} <= set(schemas)
     upload = spec["paths"]["/v1/datasets"]["post"]["requestBody"]["content"]["multipart/form-data"]["schema"]
-    assert {"file", "epsilon"} <= set(upload["required"])
+    assert upload == {"$ref": "#/components/schemas/DatasetUpload"}
+    assert {"file", "epsilon"} <= set(schemas["DatasetUpload"]["required"])
     assert client.get("/docs").status_code == 200
 
 
