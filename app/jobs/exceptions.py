@@ -30,3 +30,9 @@ class RowsAboveLimit(AppError):
     status_code = 422
     code = "rows_above_limit"
     title = "Too many rows requested"
+
+
+class EngineNotDP(AppError):
+    status_code = 422
+    code = "engine_not_dp"
+    title = "Engine gives no differential-privacy guarantee"

@@ -8,7 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 JobStatus = Literal["queued", "running", "validating", "released", "rejected", "failed", "cancelled"]
-JobMode = Literal["standard", "trust_inferred_domain"]
+JobMode = Literal["standard", "trust_inferred_domain", "non_dp"]
 
 
 class JobCreate(BaseModel):
@@ -24,7 +24,11 @@ class JobCreate(BaseModel):
     seed: int | None = Field(None, ge=0, lt=2**63)
     policy: str | None = Field(None, max_length=200, description="Validation policy (gates) to apply.")
     mode: JobMode = Field(
-        "standard", description="trust_inferred_domain: accept domains read off the data (leaks them)."
+        "standard",
+        description=(
+            "trust_inferred_domain: accept domains read off the data (leaks them). non_dp: required for"
+            " engines without a DP guarantee (SDV); such a release spends the dataset's whole remaining budget."
+        ),
     )
 
 

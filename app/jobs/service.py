@@ -28,6 +28,7 @@ from app.db import after_commit, session_scope, utcnow
 from app.engine import errors as engine_errors
 from app.jobs.exceptions import (
     EngineNotAvailable,
+    EngineNotDP,
     IdempotencyConflict,
     JobNotCancellable,
     JobNotFound,
@@ -36,6 +37,7 @@ from app.jobs.exceptions import (
 from app.jobs.models import ACTIVE_STATUSES, FINAL_STATUSES, Job
 from app.jobs.schemas import JobCreate
 from app.ledger import service as ledger_service
+from app.ledger.exceptions import BudgetExhausted
 
 log = logging.getLogger(__name__)
 
@@ -46,11 +48,14 @@ PROGRESS_WRITE_SECONDS = 1.0
 # --- creation and queries ------------------------------------------------------------------------
 
 
+DP_ENGINE = "pwsim"
+
+
 def available_engines() -> list[str]:
     """Engines this installation can run: ``pwsim`` plus the optional SDV engines if installed."""
     from app.engine import sdv_engines
 
-    return ["pwsim", *sdv_engines.available_engines()]
+    return [DP_ENGINE, *sdv_engines.available_engines()]
 
 
 def create_job(
@@ -85,13 +90,13 @@ def create_job(
         if request.delta is not None
         else ledger_service.budget_delta(session=session, dataset_id=dataset.id)
     )
-    rho = ledger_service.to_rho(epsilon=request.epsilon, delta=delta)
+    epsilon, rho = _cost(session, request=request, dataset_id=dataset.id, delta=delta)
 
     job = Job(
         dataset_id=dataset.id,
         schema_version=dataset.current_schema_version,
         engine=request.engine,
-        epsilon=request.epsilon,
+        epsilon=epsilon,
         delta=delta,
         rho=rho,
         rows=rows,
@@ -117,12 +122,31 @@ def create_job(
             raise
         return existing, False
     ledger_service.reserve(
-        session=session, dataset_id=dataset.id, job_id=job.id, rho=rho, epsilon=request.epsilon, delta=delta
+        session=session, dataset_id=dataset.id, job_id=job.id, rho=rho, epsilon=epsilon, delta=delta
     )
     job_id = job.id
     after_commit(session, lambda: dispatcher.dispatch(job_id))
     after_commit(session, lambda: metrics.JOBS.labels(status="queued").inc())
     return job, True
+
+
+def _cost(session: Session, *, request: JobCreate, dataset_id: str, delta: float) -> tuple[float, float]:
+    """(epsilon, rho) the job reserves. A non-DP engine has no finite privacy cost, so it may run only
+    when asked for explicitly (mode non_dp) and then takes everything that remains."""
+    dp = request.engine == DP_ENGINE
+    if not dp and request.mode != "non_dp":
+        raise EngineNotDP(
+            f"engine {request.engine!r} gives no differential-privacy guarantee; pass mode 'non_dp' to run it"
+            " anyway, which spends the dataset's whole remaining budget"
+        )
+    if dp and request.mode == "non_dp":
+        raise EngineNotDP(f"mode 'non_dp' is for engines without a DP guarantee, not {DP_ENGINE!r}")
+    if dp:
+        return request.epsilon, ledger_service.to_rho(epsilon=request.epsilon, delta=delta)
+    left = ledger_service.remaining(session=session, dataset_id=dataset_id)
+    if left["rho"] <= 0:
+        raise BudgetExhausted("nothing remains of the budget", remaining=left)
+    return left["epsilon"], left["rho"]
 
 
 def _by_idempotency_key(session: Session, key: str, request_hash: str) -> Job | None:

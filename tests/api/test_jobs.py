@@ -145,3 +145,29 @@ def test_delete_refused_while_job_active(client, dataset, embedded_settings):
     before = snapshot(embedded_settings)
     assert_problem(client.delete(f"/v1/datasets/{dataset['id']}"), 409, "dataset_busy")
     assert snapshot(embedded_settings) == before
+
+
+def test_non_dp_mode_is_refused_for_the_dp_engine(client, dataset, embedded_settings):
+    before = snapshot(embedded_settings)
+    assert_problem(client.post("/v1/jobs", json=job_body(dataset, mode="non_dp")), 422, "engine_not_dp")
+    assert snapshot(embedded_settings) == before
+
+
+def test_non_dp_engine_needs_explicit_mode_and_takes_the_whole_budget(client, dataset, embedded_settings):
+    from app.jobs.service import available_engines
+
+    if "gaussian_copula" not in available_engines():
+        pytest.skip("SDV (the optional non-DP engines) is not installed")
+    before = snapshot(embedded_settings)
+    body = assert_problem(
+        client.post("/v1/jobs", json=job_body(dataset, engine="gaussian_copula")), 422, "engine_not_dp"
+    )
+    assert "non_dp" in body["detail"]
+    assert snapshot(embedded_settings) == before
+    job = client.post("/v1/jobs", json=job_body(dataset, engine="gaussian_copula", mode="non_dp")).json()
+    assert job["rho"] == pytest.approx(dataset["budget"]["total"]["rho"])
+    done = wait_for_job(client, job["id"])
+    assert done["status"] == "released", done["error"]
+    manifest = client.get(f"/v1/artifacts/{done['artifact_id']}").json()["manifest"]
+    assert manifest["engine"]["dp"] is False
+    assert_problem(client.post("/v1/jobs", json=job_body(dataset, epsilon=0.01)), 409, "budget_exhausted")
