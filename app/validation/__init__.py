@@ -14,6 +14,7 @@ from app.validation.errors import MetadataError, PolicyError, ValidationLibraryE
 from app.validation.gates import GateResult, Verdict, evaluate
 from app.validation.metadata import ColumnMeta, Metadata, infer_metadata
 from app.validation.policy import Gate, Policy, builtin_names, builtin_policy, json_schema, load_policy
+from app.validation.report import render_html
 from app.validation.suite import metric_names
 
 __all__ = [
@@ -33,4 +34,5 @@ __all__ = [
     "json_schema",
     "load_policy",
     "metric_names",
+    "render_html",
 ]

@@ -160,8 +160,8 @@ def evaluate(
             Undeclared domains are read off ``real_train`` and listed in the verdict.
         policy: a :class:`Policy`, a policy document, or a built-in name (``"default"``).
         seed: fixes every sampled row, bootstrap draw and model.
-        release: facts about the release for ``release.*`` gates, e.g. the engine summary
-            (``{"dp": True, "epsilon": 1.0, "engine": "pwsim"}``).
+        release: facts about the release for ``release.*`` gates and the report, e.g. the
+            engine summary (``{"dp": True, "epsilon": 1.0, "engine": "pwsim", "allocation": ...}``).
         resolver: looks up non-built-in base policies (see :func:`load_policy`).
 
     Returns:
@@ -192,7 +192,8 @@ def evaluate(
     )
     metrics: dict[str, Any] = {}
     warnings: list[str] = []
-    for family in pol.families:
+    families = pol.families + (["release"] if release is not None and "release" not in pol.families else [])
+    for family in families:
         try:
             metrics[family] = compute(ctx, family)
         except (ValueError, KeyError, np.linalg.LinAlgError) as exc:

@@ -251,8 +251,11 @@ def _resolve(doc: dict[str, Any], resolver: Resolver | None, seen: tuple[str, ..
             raise PolicyError(
                 f"remove_gates names gates {base.name!r} does not have: {', '.join(sorted(unknown))}"
             )
-        own = {g.id for g in gates}
-        gates = [g for g in base.gates if g.id not in dropped and g.id not in own] + gates
+        own = {g.id: g for g in gates}
+        inherited = [
+            own.pop(g.id, g) for g in base.gates if g.id not in dropped
+        ]  # overrides keep their place
+        gates = inherited + list(own.values())
         merged = {k: dict(v) for k, v in base.params.items()}
         for fam, kw in params.items():
             merged.setdefault(fam, {}).update(kw)

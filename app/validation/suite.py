@@ -233,10 +233,8 @@ def _release(ctx: MetricContext, **_: Any) -> dict[str, Any]:
     info = dict(ctx.release or {})
     dp = info.get("dp")
     values = {"dp": None if dp is None else float(bool(dp)), "epsilon": info.get("epsilon")}
-    return {
-        "values": values,
-        "details": {k: info[k] for k in ("engine", "epsilon", "delta", "dp") if k in info},
-    }
+    keep = ("engine", "engine_version", "epsilon", "delta", "rho", "dp", "allocation")
+    return {"values": values, "details": {k: info[k] for k in keep if k in info}}
 
 
 FAMILIES: dict[str, Callable[..., dict[str, Any]]] = {
