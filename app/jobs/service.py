@@ -25,6 +25,7 @@ from app.canonical import canonical_json, sha256_hex
 from app.config import Settings
 from app.datasets import service as datasets_service
 from app.db import after_commit, session_scope, utcnow
+from app.errors import AppError
 from app.engine import errors as engine_errors
 from app.jobs.exceptions import (
     EngineNotAvailable,
@@ -375,23 +376,27 @@ def run_job(
             timings=timings,
         )
 
-    try:
-        with session_scope(session_factory) as session:
-            dataset, path, schema = datasets_service.load_for_job(
-                session=session,
-                settings=settings,
-                dataset_id=spec["dataset_id"],
-                version=spec["schema_version"],
-            )
-            dataset_sha256 = dataset.sha256
-    except Exception as exc:  # deleted dataset, unreadable schema: nothing was spent
-        return fail(getattr(exc, "code", "dataset_unavailable"), str(exc))
+    # The heartbeat keeps the lease alive from the claim to the final status (engine, gates, storing).
+    with runner:
+        try:
+            with session_scope(session_factory) as session:
+                dataset, path, schema = datasets_service.load_for_job(
+                    session=session,
+                    settings=settings,
+                    dataset_id=spec["dataset_id"],
+                    version=spec["schema_version"],
+                )
+                dataset_sha256 = dataset.sha256
+        except AppError as exc:  # deleted dataset, missing schema version: nothing was spent
+            return fail(exc.code, exc.detail)
+        except Exception:
+            log.exception("job %s: loading its dataset failed", job_id)
+            return fail("dataset_unavailable", "the dataset could not be loaded")
 
-    t_engine = time.monotonic()
-    try:
-        engine = _engine_api()
-        runner.noise_stages = engine.NOISE_STAGES
-        with runner:
+        t_engine = time.monotonic()
+        try:
+            engine = _engine_api()
+            runner.noise_stages = engine.NOISE_STAGES
             result = engine.synthesize(
                 path,
                 schema,
@@ -403,89 +408,95 @@ def run_job(
                 trust_inferred_domain=params["mode"] == "trust_inferred_domain",
                 progress=runner.progress,
             )
-    except JobLost:
-        log.warning("job %s: lost its lease to the reaper; stopping", job_id)
-        return None
-    except JobCancelled:
-        return fail("cancelled", "cancelled by request", status="cancelled")
-    except engine_errors.SynthesisFailed as exc:
-        runner.noise_drawn = True
-        return fail("synthesis_failed", str(exc))
-    except engine_errors.EngineError as exc:
-        return fail(_engine_error_code(exc), str(exc))
-    except Exception as exc:
-        log.exception("job %s: engine crashed", job_id)
-        return fail("internal_error", f"the engine stopped unexpectedly: {type(exc).__name__}")
-    timings["engine_s"] = round(time.monotonic() - t_engine, 3)
-    timings["engine"] = dict(result.timings)
-    runner.noise_drawn = True  # a finished synthesis has drawn all its noise
+        except JobLost:
+            log.warning("job %s: lost its lease to the reaper; stopping", job_id)
+            return None
+        except JobCancelled:
+            return fail("cancelled", "cancelled by request", status="cancelled")
+        except engine_errors.SynthesisFailed as exc:
+            runner.noise_drawn = True
+            return fail("synthesis_failed", str(exc))
+        except engine_errors.EngineError as exc:
+            return fail(_engine_error_code(exc), str(exc))
+        except Exception as exc:
+            log.exception("job %s: engine crashed", job_id)
+            return fail("internal_error", f"the engine stopped unexpectedly: {type(exc).__name__}")
+        timings["engine_s"] = round(time.monotonic() - t_engine, 3)
+        timings["engine"] = dict(result.timings)
+        runner.noise_drawn = True  # a finished synthesis has drawn all its noise
 
-    # Validation gates seam: the policy library (app.validation) is wired in here; until then a
-    # job passes straight through "validating".
-    t_validate = time.monotonic()
-    with session_scope(session_factory) as session:
-        moved = _transition(
-            session,
-            job_id,
-            ("running",),
-            "validating",
-            progress=ENGINE_PROGRESS_SHARE,
-            stage="validating",
-            _guards=runner.mine,
-        )
-    if not moved:
-        return _after_lost_or_cancelled(session_factory, job_id, attempt, fail)
-    report = validate_release(result=result, policy=params["policy"])
-    timings["validate_s"] = round(time.monotonic() - t_validate, 3)
-    if report is not None and not report.get("passed", True):
-        return fail(
-            "gate_failed", report.get("message", "the release failed its validation gates"), status="rejected"
-        )
-
-    t_store = time.monotonic()
-    try:
+        # Validation gates seam: the policy library (app.validation) is wired in here; until then a
+        # job passes straight through "validating".
+        t_validate = time.monotonic()
         with session_scope(session_factory) as session:
-            if not _transition(
+            moved = _transition(
                 session,
                 job_id,
-                ("validating",),
-                "released",
-                progress=100.0,
-                stage="done",
-                finished_at=utcnow(),
-                lease_expires_at=None,
-                _guards=(*runner.mine, Job.cancel_requested.is_(False)),
-            ):
-                raise JobLost(job_id)
-            charged = {"rho": params["rho"], "epsilon": params["epsilon"], "delta": params["delta"]}
-            artifacts_service.create_artifact(
-                session=session,
-                settings=settings,
-                signer=signer,
-                job_id=job_id,
-                dataset_id=spec["dataset_id"],
-                dataset_sha256=dataset_sha256,
-                schema_version=spec["schema_version"],
-                parameters={
-                    k: params[k] for k in ("engine", "epsilon", "delta", "rows", "seed", "policy", "mode")
-                },
-                charged=charged,
-                result=result,
-                validation=report,
+                ("running",),
+                "validating",
+                progress=ENGINE_PROGRESS_SHARE,
+                stage="validating",
+                _guards=runner.mine,
             )
-            ledger_service.charge(session=session, job_id=job_id, reason="released", engine_rho=result.rho)
-            timings["store_s"] = round(time.monotonic() - t_store, 3)
-            timings["total_s"] = round(time.monotonic() - t0, 3)
-            session.execute(
-                update(Job).where(Job.id == job_id).values(timings=timings, result_summary=_summary(result))
+        if not moved:
+            return _after_lost_or_cancelled(session_factory, job_id, attempt, fail)
+        report = validate_release(result=result, policy=params["policy"])
+        timings["validate_s"] = round(time.monotonic() - t_validate, 3)
+        if report is not None and not report.get("passed", True):
+            return fail(
+                "gate_failed",
+                report.get("message", "the release failed its validation gates"),
+                status="rejected",
             )
-    except JobLost:
-        return _after_lost_or_cancelled(session_factory, job_id, attempt, fail)
-    except Exception as exc:
-        log.exception("job %s: storing the release failed", job_id)
-        return fail("internal_error", f"storing the release failed: {type(exc).__name__}")
-    metrics.JOBS.labels(status="released").inc()
-    return "released"
+
+        t_store = time.monotonic()
+        try:
+            with session_scope(session_factory) as session:
+                if not _transition(
+                    session,
+                    job_id,
+                    ("validating",),
+                    "released",
+                    progress=100.0,
+                    stage="done",
+                    finished_at=utcnow(),
+                    lease_expires_at=None,
+                    _guards=(*runner.mine, Job.cancel_requested.is_(False)),
+                ):
+                    raise JobLost(job_id)
+                charged = {"rho": params["rho"], "epsilon": params["epsilon"], "delta": params["delta"]}
+                artifacts_service.create_artifact(
+                    session=session,
+                    settings=settings,
+                    signer=signer,
+                    job_id=job_id,
+                    dataset_id=spec["dataset_id"],
+                    dataset_sha256=dataset_sha256,
+                    schema_version=spec["schema_version"],
+                    parameters={
+                        k: params[k] for k in ("engine", "epsilon", "delta", "rows", "seed", "policy", "mode")
+                    },
+                    charged=charged,
+                    result=result,
+                    validation=report,
+                )
+                ledger_service.charge(
+                    session=session, job_id=job_id, reason="released", engine_rho=result.rho
+                )
+                timings["store_s"] = round(time.monotonic() - t_store, 3)
+                timings["total_s"] = round(time.monotonic() - t0, 3)
+                session.execute(
+                    update(Job)
+                    .where(Job.id == job_id)
+                    .values(timings=timings, result_summary=_summary(result))
+                )
+        except JobLost:
+            return _after_lost_or_cancelled(session_factory, job_id, attempt, fail)
+        except Exception as exc:
+            log.exception("job %s: storing the release failed", job_id)
+            return fail("internal_error", f"storing the release failed: {type(exc).__name__}")
+        metrics.JOBS.labels(status="released").inc()
+        return "released"
 
 
 def _after_lost_or_cancelled(

@@ -171,3 +171,31 @@ def test_non_dp_engine_needs_explicit_mode_and_takes_the_whole_budget(client, da
     manifest = client.get(f"/v1/artifacts/{done['artifact_id']}").json()["manifest"]
     assert manifest["engine"]["dp"] is False
     assert_problem(client.post("/v1/jobs", json=job_body(dataset, epsilon=0.01)), 409, "budget_exhausted")
+
+
+@pytest.mark.slow
+def test_heartbeat_keeps_a_long_job_alive_past_its_lease(tmp_path, sqlite_template, adult_csv):
+    """A healthy job that runs for several lease lengths is never reaped: its heartbeat renews it."""
+    import shutil
+
+    from fastapi.testclient import TestClient
+
+    from app.main import create_app
+    from tests.conftest import make_settings
+
+    settings = make_settings(
+        tmp_path / "d", job_lease_seconds=1.5, heartbeat_seconds=0.3, reaper_interval_seconds=0.3
+    )
+    settings.data_dir.mkdir()
+    shutil.copy(sqlite_template, settings.data_dir / "pwsim.db")
+    with TestClient(create_app(settings)) as client:
+        ds = create_dataset(
+            client, content=adult_csv.read_bytes(), filename="adult.csv", schema=ADULT_SCHEMA.read_text()
+        )
+        job = client.post(
+            "/v1/jobs", json={"dataset_id": ds["id"], "epsilon": 1, "rows": 600_000, "seed": 3}
+        ).json()
+        done = wait_for_job(client, job["id"], timeout=300)
+    assert done["status"] == "released", done["error"]
+    assert done["attempts"] == 1
+    assert done["timings"]["total_s"] > 3 * settings.job_lease_seconds, done["timings"]
