@@ -54,9 +54,7 @@ def reserve(
         .execution_options(synchronize_session=False)
     ).scalar_one_or_none()
     if remaining is None:
-        budget = session.execute(
-            select(Budget).where(Budget.dataset_id == dataset_id).execution_options(populate_existing=True)
-        ).scalar_one()
+        budget = _budget(session, dataset_id)
         raise BudgetExhausted(
             f"the job needs epsilon {epsilon:g} (rho {rho:.6g}) but only epsilon "
             f"{to_epsilon(rho=budget.rho_remaining, delta=budget.delta):.6g} "
@@ -204,15 +202,20 @@ def verify_chain(*, session: Session, dataset_id: str) -> bool:
     return True
 
 
+def _budget(session: Session, dataset_id: str) -> Budget:
+    """The budget row as the database has it now (the conditional UPDATEs bypass the identity map)."""
+    return session.execute(
+        select(Budget).where(Budget.dataset_id == dataset_id).execution_options(populate_existing=True)
+    ).scalar_one()
+
+
 def _amounts(rho: float, delta: float) -> dict[str, float]:
     return {"rho": rho, "epsilon": to_epsilon(rho=rho, delta=delta), "delta": delta}
 
 
 def summary(*, session: Session, dataset_id: str) -> dict[str, Any]:
     """Total, charged, reserved and remaining (each as rho and epsilon at the budget's delta)."""
-    budget = session.execute(
-        select(Budget).where(Budget.dataset_id == dataset_id).execution_options(populate_existing=True)
-    ).scalar_one()
+    budget = _budget(session, dataset_id)
     rows = entries(session=session, dataset_id=dataset_id)
     charged = sum(e.rho for e in rows if e.kind == "charge")
     settled = {e.job_id for e in rows if e.kind in ("charge", "release")}
@@ -229,9 +232,7 @@ def summary(*, session: Session, dataset_id: str) -> dict[str, Any]:
 
 
 def remaining(*, session: Session, dataset_id: str) -> dict[str, float]:
-    budget = session.execute(
-        select(Budget).where(Budget.dataset_id == dataset_id).execution_options(populate_existing=True)
-    ).scalar_one()
+    budget = _budget(session, dataset_id)
     return _amounts(budget.rho_remaining, budget.delta)
 
 
