@@ -340,12 +340,21 @@ def run_bench(args: argparse.Namespace, argv: list[str]) -> int:
 
     warnings.filterwarnings("ignore")
     sys.path.insert(0, str(REPO))
+    runs = expand_methods(args.methods, [float(e) for e in args.pwsim_epsilons.split(",") if e.strip()])
+    if args.workdir is not None:
+        args.workdir.mkdir(parents=True, exist_ok=True)
+        return _run_bench(args, argv, runs, args.workdir)
+    with tempfile.TemporaryDirectory(prefix="pwsim-bench-") as tmp:
+        return _run_bench(args, argv, runs, Path(tmp))
+
+
+def _run_bench(
+    args: argparse.Namespace, argv: list[str], runs: list[tuple[str, float | None]], workdir: Path
+) -> int:
     from sklearn.model_selection import train_test_split
 
-    runs = expand_methods(args.methods, [float(e) for e in args.pwsim_epsilons.split(",") if e.strip()])
     started = dt.datetime.now(dt.UTC)
-    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="pwsim-bench-"))
-    workdir.mkdir(parents=True, exist_ok=True)
+    load_at_start = os.getloadavg()[0]
 
     data = read_csv(args.data)
     train, holdout = train_test_split(data, test_size=0.2, stratify=data[TARGET], random_state=args.seed)
@@ -441,7 +450,8 @@ def run_bench(args: argparse.Namespace, argv: list[str]) -> int:
     if args.out:
         command = "python bench/engine.py " + shlex.join(argv)
         args.out.write_text(
-            _report(table, notes, command, started, len(train), len(holdout), args.seed), encoding="utf-8"
+            _report(table, notes, command, started, len(train), len(holdout), args.seed, load_at_start),
+            encoding="utf-8",
         )
         _log(f"wrote {args.out}")
     return 0
@@ -499,7 +509,14 @@ def _notes(sdtypes_source: str, results: dict[str, dict[str, Any]], extra: list[
 
 
 def _report(
-    table: str, notes: list[str], command: str, started: dt.datetime, n_train: int, n_hold: int, seed: int
+    table: str,
+    notes: list[str],
+    command: str,
+    started: dt.datetime,
+    n_train: int,
+    n_hold: int,
+    seed: int,
+    load_at_start: float,
 ) -> str:
     lines = [
         "# Engine bench: Adult",
@@ -512,7 +529,10 @@ def _report(
         "",
         f"- Command: `{command}`",
         f"- Date: {started.strftime('%Y-%m-%d %H:%M UTC')}",
-        f"- Machine: {os.cpu_count()} CPU cores, Python {platform.python_version()}",
+        (
+            f"- Machine: {os.cpu_count()} CPU cores, Python {platform.python_version()}, load average "
+            f"{load_at_start:.2f} at start (other jobs on the machine slow every timing)"
+        ),
         "",
         table,
         "",
