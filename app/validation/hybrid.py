@@ -28,6 +28,7 @@ def rare_class_recall_lift(
     max_replicates: float = 1.0,
     seed: int = 0,
     iterations: int = 100,
+    real_proba: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """Recall of the rare class when real rows are blended with synthetic rare-class rows.
 
@@ -38,6 +39,9 @@ def rare_class_recall_lift(
     ROC AUC of the rare class minus A's: higher is better (a large drop means the replicates
     taught the model something false), range [-1, 1]. The rare class is ``rare_class`` if
     given, else the declared ``rare_class``, else the least frequent target class in ``real``.
+
+    ``real_proba`` may pass model A's class probabilities for the labelled holdout rows (the
+    TRTR predictions of :func:`app.validation.utility.run_models`, same model) to save a fit.
 
     Returns:
         ``{"values": {"recall_lift", "auc_change", "recall_real", "recall_blend"}, "details": {...}}``;
@@ -77,7 +81,12 @@ def rare_class_recall_lift(
     prior = counts / max(counts.sum(), 1)
     scores = {}
     for name, (x, y) in {"real": (xr, yr), "blend": (xb, yb)}.items():
-        proba = class_probabilities(fit_classifier(x, y, enc, seed=seed, iterations=iterations), xh, k, prior)
+        if name == "real" and real_proba is not None:
+            proba = real_proba
+        else:
+            proba = class_probabilities(
+                fit_classifier(x, y, enc, seed=seed, iterations=iterations), xh, k, prior
+            )
         hit = yh == rare
         recall = float((proba.argmax(axis=1)[hit] == rare).mean()) if hit.any() else None
         auc = float(roc_auc_score(hit, proba[:, rare])) if 0 < hit.sum() < len(hit) else None

@@ -218,6 +218,9 @@ def _attribute_inference(ctx: MetricContext, **kw: Any) -> dict[str, Any]:
 
 def _hybrid(ctx: MetricContext, **kw: Any) -> dict[str, Any]:
     kw.setdefault("iterations", ctx.params.get("models", {}).get("iterations", 100))
+    target = ctx.metadata.target
+    if "models" in ctx._cache and target is not None and not ctx.metadata.column(target).numeric:
+        kw.setdefault("real_proba", ctx.utility_run().real_pred)  # the TRTR model is model A
     return hybrid.rare_class_recall_lift(
         ctx.train,
         ctx.synthetic,
