@@ -104,6 +104,11 @@ class Plan:
     def modeled(self) -> list[ColumnAllocation]:
         return [c for c in self.columns if c.status in ("modeled", "generalized", "isolated")]
 
+    @property
+    def tree_sigma(self) -> float | None:
+        """Noise of a tree edge of mean candidate weight (None without a tree)."""
+        return _sigma(self.rows_per_person, self.phases["tree"] / self.tree_slots) if self.tree_slots else None
+
     def pair_weight(self, a: str, b: str) -> float:
         """Public weight of the pair (a, b)."""
         w = {c.name: c.weight for c in self.columns}
@@ -136,11 +141,10 @@ class Plan:
 
         tree_slots = self.tree_slots
         avg_tree = None
-        if tree_slots and self.candidates:
+        if tree_slots:
             mean_w2 = sum(self.pair_weight(a, b) ** 2 for a, b in self.candidates) / len(self.candidates)
-            rho_each = self.phases["tree"] / tree_slots
-            avg_tree = {"slots": tree_slots, "rho_each_at_mean_weight": rho_each,
-                        "sigma_at_mean_weight": _sigma(self.rows_per_person, rho_each), "mean_pair_weight": math.sqrt(mean_w2)}
+            avg_tree = {"slots": tree_slots, "rho_each_at_mean_weight": self.phases["tree"] / tree_slots,
+                        "sigma_at_mean_weight": self.tree_sigma, "mean_pair_weight": math.sqrt(mean_w2)}
         return {
             "epsilon": self.epsilon,
             "delta": self.delta,

@@ -133,9 +133,7 @@ class PWSIMSynthesizer:
         fine = [project_simplex(y, n_hat) for y in noisy_one]
 
         # 2. coarse groups for joint modelling
-        joint_sigmas = [m.sigma for m in plan.forced] + [
-            plan.tree_measurements([p])[0].sigma * math.sqrt(max(plan.tree_slots, 1)) for p in plan.candidates[:1]
-        ]
+        joint_sigmas = [m.sigma for m in plan.forced] + ([plan.tree_sigma] if plan.tree_slots else [])
         ref_sigma = float(np.median(joint_sigmas)) if joint_sigmas else 1.0
         caps = {c.name: c.group_cap for c in plan.modeled}
         self.groups_ = []
@@ -187,11 +185,7 @@ class PWSIMSynthesizer:
 
     def _measure(self, counts: np.ndarray, m: Measurement) -> np.ndarray:
         self.accountant_.spend(m.phase, m.rho, clique=list(m.clique), sigma=m.sigma)
-        return counts + self._rng.normal(0.0, m.sigma, size=counts.shape)
-
-    @property
-    def _rng(self) -> np.random.Generator:
-        return self.rng_
+        return counts + self.rng_.normal(0.0, m.sigma, size=counts.shape)
 
     @staticmethod
     def _estimate_rows(noisy: list[np.ndarray], sigmas: list[float]) -> float:
@@ -352,9 +346,7 @@ class PWSIMSynthesizer:
         return fixed
 
     def _sample_chunk(self, n: int, rng: np.random.Generator, fixed: dict[int, int]) -> pd.DataFrame:
-        coarse = np.zeros((len(self.codecs_), n), dtype=np.int64)
-        need = np.ones(n, dtype=bool)
-        out_coarse = np.empty_like(coarse)
+        out_coarse = np.empty((len(self.codecs_), n), dtype=np.int64)
         filled = 0
         for _ in range(1000):  # rejection rounds for conditions below the root
             batch = self._sample_coarse(max(n - filled, 1) if not fixed else max(2 * (n - filled), 64), rng, fixed)
@@ -368,7 +360,6 @@ class PWSIMSynthesizer:
                 break
         else:
             raise EngineError("the requested condition is too rare under the model to sample")
-        del coarse, need
         columns: dict[str, pd.Series] = {}
         for i, codec in enumerate(self.codecs_):
             cells = fixed.get(i)
