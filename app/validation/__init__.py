@@ -15,12 +15,14 @@ from app.validation.gates import GateResult, Verdict, evaluate
 from app.validation.metadata import ColumnMeta, Metadata, infer_metadata
 from app.validation.policy import Gate, Policy, builtin_names, builtin_policy, json_schema, load_policy
 from app.validation.report import render_html
+from app.validation.split import HoldoutSplit, holdout_split
 from app.validation.suite import metric_names
 
 __all__ = [
     "ColumnMeta",
     "Gate",
     "GateResult",
+    "HoldoutSplit",
     "Metadata",
     "MetadataError",
     "Policy",
@@ -30,6 +32,7 @@ __all__ = [
     "builtin_names",
     "builtin_policy",
     "evaluate",
+    "holdout_split",
     "infer_metadata",
     "json_schema",
     "load_policy",

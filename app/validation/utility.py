@@ -164,8 +164,9 @@ def _classification_scores(y: np.ndarray, proba: np.ndarray, positive: int | Non
         pos = positive if positive is not None else 1
         auc = roc_auc_score(y == pos, proba[:, pos])
     else:
-        sub = proba[:, present]
-        sub = sub / np.clip(sub.sum(axis=1, keepdims=True), 1e-12, None)
+        # classes absent from the holdout drop out; a row whose mass sat on them becomes uniform
+        sub = np.clip(proba[:, present], 1e-12, None)
+        sub = sub / sub.sum(axis=1, keepdims=True)
         auc = roc_auc_score(y, sub, multi_class="ovr", average="macro", labels=present)
     return {"auc": float(auc), "accuracy": acc}
 

@@ -133,10 +133,12 @@ def test_risk_interval_known_values():
     assert risk_interval(10, 30, 100, 100)["risk"] == 0.0  # worse than the control is no risk
 
 
-def test_adversarial_auc_is_chance_for_real_vs_real_and_high_for_a_product(adult_split, fresh, build):
+def test_adversarial_auc_is_chance_for_real_data_and_high_for_a_product(adult_split, fresh, build):
     train, _, meta = adult_split
     same = adversarial_auc(train, fresh, metadata=meta, max_rows=4000, iterations=50)
     assert same["values"]["auc"] == pytest.approx(0.5, abs=0.04)
+    identical = adversarial_auc(train.iloc[:3000], train.iloc[:3000], metadata=meta, iterations=50)
+    assert identical["values"]["auc"] == pytest.approx(0.5, abs=0.04)
     product = adversarial_auc(train, build.product(train, 4000), metadata=meta, max_rows=4000, iterations=50)
     assert product["values"]["auc"] > 0.85
     top = [f["column"] for f in product["details"]["top_features"]]
