@@ -7,9 +7,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sklearn.metrics import roc_auc_score
-from sklearn.model_selection import StratifiedKFold
 
-from app.validation.encoding import FrameView, ModelEncoder, view
+from app.validation.encoding import FrameView, ModelEncoder, row_hashes, view
 from app.validation.metadata import Metadata
 from app.validation.models import fit_classifier
 
@@ -29,8 +28,10 @@ def adversarial_auc(
 
     Definition: up to ``max_rows`` rows of each side are labelled real (0) / synthetic (1); a
     gradient-boosting classifier on every column is scored by stratified ``folds``-fold CV ROC
-    AUC (the mean over folds). Reliance on a column is the AUC lost on the first fold's test
-    rows when that column is shuffled (permutation importance).
+    AUC (the mean over folds). Identical rows always share a fold: a synthetic copy of a real
+    row in the training folds would otherwise teach the model the opposite label for its twin
+    and push the AUC far below 0.5. Reliance on a column is the AUC lost on the first fold's
+    test rows when that column is shuffled (permutation importance).
     Direction: lower is better; 0.5 means indistinguishable. Range: [0, 1] (values under 0.5
     are chance fluctuations).
 
@@ -48,9 +49,10 @@ def adversarial_auc(
     y = np.r_[np.zeros(len(r), dtype=int), np.ones(len(s), dtype=int)]
     if len(r) < folds or len(s) < folds:
         return {"values": {"auc": None}, "details": {"reason": "too few rows"}}
-    split = StratifiedKFold(n_splits=folds, shuffle=True, random_state=int(rng.integers(2**31)))
+    fold = _grouped_folds(np.r_[row_hashes(r, names), row_hashes(s, names)], y, folds, rng)
     aucs, importance = [], {}
-    for k, (tr, te) in enumerate(split.split(x, y)):
+    for k in range(folds):
+        tr, te = np.flatnonzero(fold != k), np.flatnonzero(fold == k)
         model = fit_classifier(x[tr], y[tr], enc, seed=seed, iterations=iterations)
         auc = roc_auc_score(y[te], model.predict_proba(x[te])[:, 1])
         aucs.append(float(auc))
@@ -70,6 +72,21 @@ def adversarial_auc(
             "rows": {"real": len(r), "synthetic": len(s)},
         },
     }
+
+
+def _grouped_folds(groups: np.ndarray, y: np.ndarray, folds: int, rng: np.random.Generator) -> np.ndarray:
+    """A fold per row: rows with equal ``groups`` share one, dealt round-robin in random order
+    within each kind of group (all real, all synthetic, both), so the folds stay stratified."""
+    uniq, inverse = np.unique(groups, return_inverse=True)
+    synthetic_share = np.bincount(inverse, weights=y, minlength=len(uniq)) / np.bincount(
+        inverse, minlength=len(uniq)
+    )
+    kind = np.where(synthetic_share == 0, 0, np.where(synthetic_share == 1, 1, 2))
+    group_fold = np.empty(len(uniq), dtype=int)
+    for k in range(3):
+        members = rng.permutation(np.flatnonzero(kind == k))
+        group_fold[members] = np.arange(len(members)) % folds
+    return group_fold[inverse]
 
 
 def _sample(n: int, cap: int, rng: np.random.Generator) -> np.ndarray:

@@ -252,3 +252,12 @@ class FrameView:
             else:
                 out._cache[(kind, name)] = value[index]  # type: ignore[index]
         return out
+
+
+def row_hashes(v: FrameView, names: list[str]) -> np.ndarray:
+    """One 64-bit hash per row over ``names``, equal exactly when all values are equal."""
+    cols = {}
+    for n in names:
+        col = v.metadata.column(n)
+        cols[n] = np.round(v.numeric(n), 9) if col.numeric else v.codes(n)
+    return pd.util.hash_pandas_object(pd.DataFrame(cols), index=False).to_numpy()

@@ -16,7 +16,7 @@ import pandas as pd
 from sklearn.metrics import pairwise_distances_argmin_min
 from sklearn.neighbors import NearestNeighbors
 
-from app.validation.encoding import DistanceEncoder, FrameView, view
+from app.validation.encoding import DistanceEncoder, FrameView, row_hashes, view
 from app.validation.metadata import Metadata
 
 QUANTILES = tuple(np.round(np.linspace(0, 1, 41), 3))
@@ -42,15 +42,6 @@ def nearest(query: np.ndarray, reference: np.ndarray, k: int = 1) -> tuple[np.nd
         )
         idx[:, :have], dist[:, :have] = found_i, found_d
     return idx, dist
-
-
-def row_hashes(v: FrameView, names: list[str]) -> np.ndarray:
-    """One 64-bit hash per row over ``names``, equal exactly when all values are equal."""
-    cols = {}
-    for n in names:
-        col = v.metadata.column(n)
-        cols[n] = np.round(v.numeric(n), 9) if col.numeric else v.codes(n)
-    return pd.util.hash_pandas_object(pd.DataFrame(cols), index=False).to_numpy()
 
 
 def exact_copies(
