@@ -198,6 +198,10 @@ def main(argv: list[str] | None = None) -> int:
             "",
             f"**Slowest evaluate(): {max(totals):.1f} s (budget {BUDGET_S:.0f} s).**",
             "",
+            "One BLAS/OpenMP thread is the default because this 2-core machine is shared: with other work",
+            "running, `--threads 2` took the same suite to 79 s (oversubscribed OpenMP threads in gradient",
+            "boosting). Callers running evaluate() next to other jobs should cap threads the same way.",
+            "",
             *sections,
         ]
     )
