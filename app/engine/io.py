@@ -362,7 +362,7 @@ def _read_head(path: Path) -> bytes:
 @contextmanager
 def _open_binary(path: Path) -> Iterator[BinaryIO]:
     try:
-        fh = open(path, "rb")  # noqa: SIM115 - closed below; errors translated at open time
+        fh = open(path, "rb")
     except FileNotFoundError:
         raise DataError(f"file {path.name!r} does not exist") from None
     except IsADirectoryError:

@@ -25,8 +25,8 @@ from app.canonical import canonical_json, sha256_hex
 from app.config import Settings
 from app.datasets import service as datasets_service
 from app.db import after_commit, session_scope, utcnow
-from app.errors import AppError
 from app.engine import errors as engine_errors
+from app.errors import AppError
 from app.jobs.exceptions import (
     EngineNotAvailable,
     EngineNotDP,
