@@ -235,7 +235,7 @@ def _binary_treatment(v: FrameView, metadata: Metadata, name: str, ref: FrameVie
         x = v.numeric(name)
         threshold = float(value) if value is not None else float(np.nanmedian(ref.numeric(name)))
         return np.where(np.isnan(x), -1, (x > threshold).astype(int))
-    label = metadata.binary_labels(name, value)
+    label = metadata.positive_label_of(name, value)
     if label is None:
         raise ValueError(f"treatment {name!r} needs a treated_value")
     codes = v.codes(name)
@@ -250,7 +250,7 @@ def _outcome(v: FrameView, metadata: Metadata, name: str) -> np.ndarray:
     positive = metadata.outcome_positive
     if positive is None and name == metadata.target:
         positive = metadata.positive_label
-    label = metadata.binary_labels(name, positive)
+    label = metadata.positive_label_of(name, positive)
     if label is None:
         raise ValueError(f"outcome {name!r} needs an outcome_positive label")
     codes = v.codes(name)

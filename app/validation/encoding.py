@@ -7,8 +7,8 @@
   between" and skewed columns (incomes, weights) do not drown the rest; a category becomes a
   one-hot vector scaled by 1/sqrt(2), so a mismatch adds exactly 1 to the squared distance, the
   most a number can add. Missing values get an indicator.
-* :func:`bin_codes` maps a column onto its public bins (declared edges, else ``bins`` equal-width
-  bins over the public range) for marginal and contingency metrics.
+* :class:`FrameView` decodes each column of a frame once (floats, category codes, codes on the
+  public bins of :func:`bin_edges`) for every metric that reads it.
 """
 
 from __future__ import annotations
@@ -176,15 +176,6 @@ def numeric_bin_codes(x: np.ndarray, col: ColumnMeta) -> tuple[np.ndarray, int]:
     codes = np.clip(np.searchsorted(edges, x, side="right") - 1, 0, inner - 1)
     codes[np.isnan(x)] = inner
     return codes.astype(np.int64), inner + 1
-
-
-def bin_codes(values: pd.Series, col: ColumnMeta) -> tuple[np.ndarray, int]:
-    """Codes in ``[0, k)`` on the column's public bins, plus ``k``.
-
-    Numbers outside the edges are clipped into the end bins; a missing value and (for
-    categories) an undeclared label each get a bin of their own, so the codes cover everything.
-    """
-    return FrameView(values.to_frame(col.name), _single(col)).bins(col.name)
 
 
 def _single(col: ColumnMeta) -> Metadata:

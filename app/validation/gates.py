@@ -223,7 +223,7 @@ def evaluate(
 def _value(metrics: Mapping[str, Any], metric: str) -> float | None:
     family, key = metric.split(".", 1)
     value = metrics.get(family, {}).get("values", {}).get(key)
-    if value is None or isinstance(value, float) and math.isnan(value):
+    if value is None or (isinstance(value, float) and math.isnan(value)):
         return None
     return float(value)
 

@@ -210,11 +210,12 @@ class Metadata:
             cols.append(col)
         return replace(self, columns=tuple(cols), inferred=tuple(dict.fromkeys(inferred)))
 
-    def binary_labels(self, name: str, positive: Any) -> Any:
-        """The label counted as 1 in column ``name`` (declared ``positive``, else the rarer class)."""
+    def positive_label_of(self, name: str, declared: Any) -> Any:
+        """The label counted as 1 in column ``name``: ``declared`` if given, else "True" for a
+        boolean and the second declared category of a two-category column; None otherwise."""
         col = self.column(name)
-        if positive is not None:
-            return str(positive) if not col.numeric else positive
+        if declared is not None:
+            return str(declared) if not col.numeric else declared
         if col.type == BOOLEAN:
             return "True"
         if col.categories and len(col.categories) == 2:

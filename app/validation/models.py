@@ -37,7 +37,7 @@ def decode_target(v: FrameView, metadata: Metadata, target: str, positive: objec
     classes = tuple(col.categories or ())
     codes = v.codes(target).copy()
     codes[codes >= len(classes)] = -1
-    label = metadata.binary_labels(target, positive)
+    label = metadata.positive_label_of(target, positive)
     pos = classes.index(label) if label in classes else None
     return Labels(y=codes, classes=classes, positive=pos)
 

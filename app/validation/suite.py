@@ -102,15 +102,23 @@ class MetricContext:
         return (self.seed * 1_000_003 + zlib.crc32(name.encode())) % (2**31)
 
     def family_params(self, name: str) -> dict[str, Any]:
+        """The policy's keyword arguments for family ``name``."""
         return dict(self.params.get(name, {}))
 
     def shared(self, key: str, build: Callable[[], Any]) -> Any:
-        """Build ``key`` once; its time is booked under ``shared:<key>``."""
+        """Build ``key`` once; its own time (not that of shared work it triggers) is booked
+        under ``shared:<key>``."""
         if key not in self._cache:
+            before = set(self.timings)
             start = time.perf_counter()
             self._cache[key] = build()
-            self.timings[f"shared:{key}"] = time.perf_counter() - start
+            nested = sum(v for k, v in self.timings.items() if k not in before)
+            self.timings[f"shared:{key}"] = time.perf_counter() - start - nested
         return self._cache[key]
+
+    def has_shared(self, key: str) -> bool:
+        """Whether ``key`` was already built (reusing it then costs nothing)."""
+        return key in self._cache
 
     def utility_run(self) -> utility.UtilityRun:
         kw = {"iterations": self.params.get("models", {}).get("iterations", 100)}
@@ -219,7 +227,7 @@ def _attribute_inference(ctx: MetricContext, **kw: Any) -> dict[str, Any]:
 def _hybrid(ctx: MetricContext, **kw: Any) -> dict[str, Any]:
     kw.setdefault("iterations", ctx.params.get("models", {}).get("iterations", 100))
     target = ctx.metadata.target
-    if "models" in ctx._cache and target is not None and not ctx.metadata.column(target).numeric:
+    if ctx.has_shared("models") and target is not None and not ctx.metadata.column(target).numeric:
         kw.setdefault("real_proba", ctx.utility_run().real_pred)  # the TRTR model is model A
     return hybrid.rare_class_recall_lift(
         ctx.train,

@@ -160,7 +160,7 @@ def _classification_scores(y: np.ndarray, proba: np.ndarray, positive: int | Non
     acc = float(accuracy_score(y, proba.argmax(axis=1)))
     if present.size < 2:
         return {"auc": 0.5, "accuracy": acc}
-    if proba.shape[1] == 2 or positive is not None and present.size == 2:
+    if proba.shape[1] == 2 or (positive is not None and present.size == 2):
         pos = positive if positive is not None else 1
         auc = roc_auc_score(y == pos, proba[:, pos])
     else:
