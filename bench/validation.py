@@ -45,7 +45,7 @@ from threadpoolctl import threadpool_limits
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from app.validation import Metadata, evaluate, render_html
+from app.validation import Metadata, evaluate, render_html  # noqa: E402 - after the sys.path line
 
 DATA = REPO.parent / "shared" / "data" / "adult.csv"
 SCHEMA = REPO / "bench" / "adult_schema.json"
@@ -108,9 +108,7 @@ def gate_table(verdict: dict) -> str:
     return "\n".join(lines)
 
 
-def run(
-    kind: str, train: pd.DataFrame, holdout: pd.DataFrame, meta: Metadata, args: argparse.Namespace
-) -> tuple[str, float]:
+def run(kind: str, train: pd.DataFrame, holdout: pd.DataFrame, meta: Metadata, args: argparse.Namespace) -> tuple[str, float]:
     """Evaluate one synthetic stand-in; its markdown section and the evaluate() seconds."""
     t0 = time.perf_counter()
     rng = np.random.default_rng(args.seed)
@@ -119,9 +117,7 @@ def run(
     release = {"engine": f"{kind} (bench stand-in)", "dp": False}
     load = os.getloadavg()[0]
     with threadpool_limits(limits=args.threads):
-        verdict = evaluate(
-            train, holdout, synthetic, metadata=meta, policy=POLICY, seed=args.seed, release=release
-        )
+        verdict = evaluate(train, holdout, synthetic, metadata=meta, policy=POLICY, seed=args.seed, release=release)
     doc = verdict.to_dict()
     total = doc["timings"]["total"]
     if args.report:

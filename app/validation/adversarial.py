@@ -78,9 +78,7 @@ def _grouped_folds(groups: np.ndarray, y: np.ndarray, folds: int, rng: np.random
     """A fold per row: rows with equal ``groups`` share one, dealt round-robin in random order
     within each kind of group (all real, all synthetic, both), so the folds stay stratified."""
     uniq, inverse = np.unique(groups, return_inverse=True)
-    synthetic_share = np.bincount(inverse, weights=y, minlength=len(uniq)) / np.bincount(
-        inverse, minlength=len(uniq)
-    )
+    synthetic_share = np.bincount(inverse, weights=y, minlength=len(uniq)) / np.bincount(inverse, minlength=len(uniq))
     kind = np.where(synthetic_share == 0, 0, np.where(synthetic_share == 1, 1, 2))
     group_fold = np.empty(len(uniq), dtype=int)
     for k in range(3):

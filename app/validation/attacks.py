@@ -110,9 +110,7 @@ def attack_setup(
     )
 
 
-def risk_interval(
-    member_hits: int, control_hits: int, n_members: int, n_controls: int, level: float = 0.95
-) -> dict[str, float]:
+def risk_interval(member_hits: int, control_hits: int, n_members: int, n_controls: int, level: float = 0.95) -> dict[str, float]:
     """Risk ``(m - c) / (1 - c)`` from success counts, with a Newcombe-Wilson interval.
 
     Returns ``{"risk", "low", "high", "member_rate", "control_rate", "n"}``; ``risk`` is
@@ -267,9 +265,7 @@ def attribute_inference(
             idx, d_syn = nearest(q, xs, k=2)
             _, d_ref = nearest(q, xref)
             confident = (d_syn[:, 0] < confidence * d_ref) & (d_syn[:, 1] > d_syn[:, 0])
-            right = _same_value(
-                setup, secret, getattr(setup, which).take(np.flatnonzero(rare)), idx[:, 0], tolerance
-            )
+            right = _same_value(setup, secret, getattr(setup, which).take(np.flatnonzero(rare)), idx[:, 0], tolerance)
             hits.append((int((right & confident).sum()), int(rare.sum())))
         per[secret] = risk_interval(hits[0][0], hits[1][0], hits[0][1], hits[1][1])
     if not per:
@@ -311,9 +307,7 @@ def _cells(setup: AttackSetup, cols: list[str], bins: int):
     return cell
 
 
-def _same_value(
-    setup: AttackSetup, secret: str, targets: FrameView, idx: np.ndarray, tolerance: float
-) -> np.ndarray:
+def _same_value(setup: AttackSetup, secret: str, targets: FrameView, idx: np.ndarray, tolerance: float) -> np.ndarray:
     """Whether each target's secret equals the secret of synthetic row ``idx`` (numbers: within tolerance)."""
     if setup.metadata.column(secret).numeric:
         a = setup.encoder.transform(targets, [secret])[:, 0]

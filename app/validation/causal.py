@@ -156,9 +156,7 @@ def causal_preservation(
         a, b = est_r[e], est_s[e]
         signs.append(float(np.sign(a["ate"]) == np.sign(b["ate"])))
         overlaps.append(interval_overlap((a["low"], a["high"]), (b["low"], b["high"])))
-        rels.append(
-            abs(b["ate"] - a["ate"]) / abs(a["ate"]) if a["ate"] != 0 else float(b["ate"] != 0) * np.inf
-        )
+        rels.append(abs(b["ate"] - a["ate"]) / abs(a["ate"]) if a["ate"] != 0 else float(b["ate"] != 0) * np.inf)
     values = {
         "sign_agreement": min(signs),
         "ci_overlap": min(overlaps),
@@ -180,17 +178,13 @@ def _none() -> dict[str, None]:
     return {"sign_agreement": None, "ci_overlap": None, "relative_difference": None}
 
 
-def _spec(
-    metadata: Metadata, treatment: str | None, outcome: str | None, confounders: list[str] | None
-) -> dict[str, Any]:
+def _spec(metadata: Metadata, treatment: str | None, outcome: str | None, confounders: list[str] | None) -> dict[str, Any]:
     treatment = treatment or metadata.treatment
     outcome = outcome or metadata.outcome
     if treatment is None or outcome is None:
         raise ValueError("no treatment and outcome declared")
     if confounders is None:
-        confounders = list(metadata.confounders) or [
-            n for n in metadata.names if n not in (treatment, outcome)
-        ]
+        confounders = list(metadata.confounders) or [n for n in metadata.names if n not in (treatment, outcome)]
     return {"treatment": treatment, "outcome": outcome, "confounders": list(confounders)}
 
 
@@ -307,9 +301,7 @@ def _ate_regression(
     return float(sx @ (b1 - b0) / rows)
 
 
-def _ipw_stats(
-    t: np.ndarray, y: np.ndarray, e: np.ndarray, counts: np.ndarray, block: np.ndarray
-) -> tuple[np.ndarray, ...]:
+def _ipw_stats(t: np.ndarray, y: np.ndarray, e: np.ndarray, counts: np.ndarray, block: np.ndarray) -> tuple[np.ndarray, ...]:
     w1, w0 = t / e, (~t) / (1 - e)
     sums = _block_sums(np.column_stack([w1 * y, w1, w0 * y, w0]), counts, block)
     return tuple(sums[:, k] for k in range(4))

@@ -70,9 +70,7 @@ def out_of_domain_share(real: pd.Series, synthetic: pd.Series, *, column: Column
     return _out_of_domain(s, column)
 
 
-def column_metrics(
-    real: pd.DataFrame | FrameView, synthetic: pd.DataFrame | FrameView, *, metadata: Metadata
-) -> dict[str, Any]:
+def column_metrics(real: pd.DataFrame | FrameView, synthetic: pd.DataFrame | FrameView, *, metadata: Metadata) -> dict[str, Any]:
     """All per-column metrics, their worst and mean values, and real/synthetic histograms.
 
     Returns:
@@ -124,9 +122,7 @@ def _ks(a: np.ndarray, b: np.ndarray) -> float:
     if a.size == 0 or b.size == 0:
         return 0.0 if a.size == b.size else 1.0
     grid = np.concatenate([a, b])
-    gap = np.abs(
-        np.searchsorted(a, grid, side="right") / a.size - np.searchsorted(b, grid, side="right") / b.size
-    )
+    gap = np.abs(np.searchsorted(a, grid, side="right") / a.size - np.searchsorted(b, grid, side="right") / b.size)
     return float(gap.max())
 
 

@@ -104,9 +104,7 @@ class DistanceEncoder:
         """Which encoded dimensions belong to each column."""
         out, start = {}, 0
         for name in self.columns:
-            width = (
-                1 + int(self.has_missing_[name]) if name in self.sorted_ else len(self.categories_[name]) + 2
-            )
+            width = 1 + int(self.has_missing_[name]) if name in self.sorted_ else len(self.categories_[name]) + 2
             out[name] = slice(start, start + width)
             start += width
         return out

@@ -54,9 +54,7 @@ def subgroup_fairness(
     h = view(holdout, metadata)
     run = run or run_models(real, synthetic, holdout=h, metadata=metadata, seed=seed)
     y = run.holdout.y
-    binary = run.task == "classification" and (
-        run.holdout.positive is not None or len(run.holdout.classes) == 2
-    )
+    binary = run.task == "classification" and (run.holdout.positive is not None or len(run.holdout.classes) == 2)
     pos = run.holdout.positive if run.holdout.positive is not None else 1
     if binary:
         truth = y.astype(int) == pos

@@ -87,11 +87,7 @@ class Verdict:
     def message(self) -> str:
         """One line for people: the decision and the gates behind it."""
         if self.passed:
-            extra = (
-                f"; advisory gates failed: {', '.join(self.advisory_failures)}"
-                if self.advisory_failures
-                else ""
-            )
+            extra = f"; advisory gates failed: {', '.join(self.advisory_failures)}" if self.advisory_failures else ""
             return f"released: all blocking gates of {self.policy['name']}@{self.policy['version']} passed{extra}"
         return f"rejected by {self.policy['name']}@{self.policy['version']}: failed {', '.join(self.failed_gates)}"
 

@@ -84,21 +84,13 @@ def rare_class_recall_lift(
         if name == "real" and real_proba is not None:
             proba = real_proba
         else:
-            proba = class_probabilities(
-                fit_classifier(x, y, enc, seed=seed, iterations=iterations), xh, k, prior
-            )
+            proba = class_probabilities(fit_classifier(x, y, enc, seed=seed, iterations=iterations), xh, k, prior)
         hit = yh == rare
         recall = float((proba.argmax(axis=1)[hit] == rare).mean()) if hit.any() else None
         auc = float(roc_auc_score(hit, proba[:, rare])) if 0 < hit.sum() < len(hit) else None
         scores[name] = {"recall": recall, "auc": auc}
-    lift = (
-        (scores["blend"]["recall"] - scores["real"]["recall"])
-        if scores["real"]["recall"] is not None
-        else None
-    )
-    auc_change = (
-        (scores["blend"]["auc"] - scores["real"]["auc"]) if scores["real"]["auc"] is not None else None
-    )
+    lift = (scores["blend"]["recall"] - scores["real"]["recall"]) if scores["real"]["recall"] is not None else None
+    auc_change = (scores["blend"]["auc"] - scores["real"]["auc"]) if scores["real"]["auc"] is not None else None
     values = {
         "recall_lift": lift,
         "auc_change": auc_change,

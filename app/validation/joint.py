@@ -123,9 +123,7 @@ def three_way_tvd(
     others = [n for n in metadata.names if n != target]
     if target is None or len(others) < 2:
         return {"mean": None, "max": None, "worst": None, "triples": 0}
-    scores = {
-        (a, b): tvd(_table(r, (a, b, target)), _table(s, (a, b, target))) for a, b in combinations(others, 2)
-    }
+    scores = {(a, b): tvd(_table(r, (a, b, target)), _table(s, (a, b, target))) for a, b in combinations(others, 2)}
     worst = max(scores, key=scores.__getitem__)
     return {
         "mean": float(np.mean(list(scores.values()))),

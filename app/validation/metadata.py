@@ -316,7 +316,10 @@ def _column(name: str, doc: Mapping[str, Any]) -> ColumnMeta | None:
     if kind in _UNMODELED or str(doc.get("sensitivity", "")) == "direct_identifier":
         return None
     domain = doc.get("domain") or {}
-    get = lambda key: doc.get(key, domain.get(key))
+
+    def get(key: str) -> Any:  # the plain form puts domain keys on the column, the engine form nests them
+        return doc.get(key, domain.get(key))
+
     if kind not in COLUMN_TYPES:
         raise MetadataError(f"column {name!r}: unknown type {kind!r}")
     lower, upper = get("lower"), get("upper")
@@ -393,9 +396,7 @@ def _object_column(col: Any) -> dict[str, Any]:
         for key in ("lower", "upper", "categories", "edges", "bins", "scale"):
             value = getattr(dom, key, None)
             if value is not None:
-                domain[key] = (
-                    list(value) if isinstance(value, Iterable) and not isinstance(value, str) else value
-                )
+                domain[key] = list(value) if isinstance(value, Iterable) and not isinstance(value, str) else value
     return {
         "name": col.name,
         "type": str(col.type),

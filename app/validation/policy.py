@@ -142,9 +142,7 @@ def validate_document(doc: Any) -> None:
     Checks the JSON Schema, then what it cannot express: known metric names, unique gate ids,
     known param families.
     """
-    errors = sorted(
-        jsonschema.Draft202012Validator(json_schema()).iter_errors(doc), key=lambda e: list(e.path)
-    )
+    errors = sorted(jsonschema.Draft202012Validator(json_schema()).iter_errors(doc), key=lambda e: list(e.path))
     if errors:
         err = errors[0]
         where = "/".join(str(p) for p in err.absolute_path) or "(root)"
@@ -179,9 +177,7 @@ def parse_document(text: str | bytes) -> dict[str, Any]:
     return doc
 
 
-def load_policy(
-    source: str | Path | Mapping[str, Any] | Policy, *, resolver: Resolver | None = None
-) -> Policy:
+def load_policy(source: str | Path | Mapping[str, Any] | Policy, *, resolver: Resolver | None = None) -> Policy:
     """A resolved :class:`Policy` from a document, a file, YAML/JSON text or a built-in name.
 
     Args:
@@ -219,9 +215,7 @@ def builtin_document(name: str, version: int | None = None) -> dict[str, Any]:
     """The raw document of a built-in policy; PolicyError if there is none (at that version)."""
     if name not in builtin_names():
         raise PolicyError(f"unknown policy {name!r}")
-    doc = parse_document(
-        resources.files("app.validation.policies").joinpath(f"{name}.yaml").read_text("utf-8")
-    )
+    doc = parse_document(resources.files("app.validation.policies").joinpath(f"{name}.yaml").read_text("utf-8"))
     if version is not None and doc.get("version") != version:
         raise PolicyError(f"built-in policy {name!r} has version {doc.get('version')}, not {version}")
     return doc
@@ -248,13 +242,9 @@ def _resolve(doc: dict[str, Any], resolver: Resolver | None, seen: tuple[str, ..
         dropped = set(doc.get("remove_gates", ()))
         unknown = dropped - {g.id for g in base.gates}
         if unknown:
-            raise PolicyError(
-                f"remove_gates names gates {base.name!r} does not have: {', '.join(sorted(unknown))}"
-            )
+            raise PolicyError(f"remove_gates names gates {base.name!r} does not have: {', '.join(sorted(unknown))}")
         own = {g.id: g for g in gates}
-        inherited = [
-            own.pop(g.id, g) for g in base.gates if g.id not in dropped
-        ]  # overrides keep their place
+        inherited = [own.pop(g.id, g) for g in base.gates if g.id not in dropped]  # overrides keep their place
         gates = inherited + list(own.values())
         merged = {k: dict(v) for k, v in base.params.items()}
         for fam, kw in params.items():

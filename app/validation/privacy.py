@@ -37,9 +37,7 @@ def nearest(query: np.ndarray, reference: np.ndarray, k: int = 1) -> tuple[np.nd
     dist = np.full((len(query), k), np.inf)
     have = min(k, len(reference))
     if len(query) and have:
-        found_d, found_i = (
-            NearestNeighbors(n_neighbors=have, algorithm="brute").fit(reference).kneighbors(query)
-        )
+        found_d, found_i = NearestNeighbors(n_neighbors=have, algorithm="brute").fit(reference).kneighbors(query)
         idx[:, :have], dist[:, :have] = found_i, found_d
     return idx, dist
 
@@ -55,8 +53,9 @@ def exact_copies(
 
     Definitions: ``share`` is the share of synthetic rows equal on every column to some training
     row; ``holdout_share`` is the same share for real holdout rows (natural duplicates: people
-    who happen to share every value); ``excess`` is the first minus the second. Direction: lower is better. Range: [0, 1] for the shares, [-1, 1] for the
-    excess; an independent sample of the population scores an excess of about 0.
+    who happen to share every value); ``excess`` is the first minus the second.
+    Direction: lower is better. Range: [0, 1] for the shares, [-1, 1] for the excess; an
+    independent sample of the population scores an excess of about 0.
     """
     r, s, h = (view(x, metadata) for x in (real, synthetic, holdout))
     names = metadata.names

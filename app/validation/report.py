@@ -81,11 +81,7 @@ def _banner(v: Mapping[str, Any]) -> str:
     out = f"<div class='banner {'pass' if passed else 'fail'}'>{''.join(lines)}</div><p class='muted'>{meta}</p>"
     advisory = v.get("advisory_failures") or []
     if advisory:
-        out += (
-            "<p>Advisory gates failed (reported, not blocking): "
-            + ", ".join(_e(a) for a in advisory)
-            + "</p>"
-        )
+        out += "<p>Advisory gates failed (reported, not blocking): " + ", ".join(_e(a) for a in advisory) + "</p>"
     for w in v.get("warnings") or []:
         out += f"<p class='muted'>Note: {_e(w)}</p>"
     return out
@@ -234,9 +230,7 @@ def _joint(joint: Mapping[str, Any] | None) -> str:
     out = "<h2>Joint distribution</h2>"
     corr = d.get("correlation", {})
     if corr.get("difference"):
-        out += "<h3>Correlation difference |real − synthetic|</h3>" + _heatmap(
-            corr["columns"], corr["difference"]
-        )
+        out += "<h3>Correlation difference |real − synthetic|</h3>" + _heatmap(corr["columns"], corr["difference"])
     cv = d.get("cramers_v", {})
     if cv.get("difference"):
         out += "<h3>Cramér's V difference (binned)</h3>" + _heatmap(cv["columns"], cv["difference"])
@@ -288,9 +282,8 @@ def _allocation(release: Mapping[str, Any] | None) -> str:
     cols = [c for c in alloc.get("columns", []) if isinstance(c, Mapping) and "weight" in c]
     if not cols:
         return ""
-    return (
-        "<h2>Privacy-weight allocation</h2><p>Weight of each column in the engine's budget split.</p>"
-        + _hbars([c["name"] for c in cols], [float(c["weight"]) for c in cols], colour=REAL)
+    return "<h2>Privacy-weight allocation</h2><p>Weight of each column in the engine's budget split.</p>" + _hbars(
+        [c["name"] for c in cols], [float(c["weight"]) for c in cols], colour=REAL
     )
 
 
@@ -353,16 +346,14 @@ def _grouped_bars(
     left, bottom, top = 36, 48 if rotate else 20, 8
     plot_w, plot_h = width - left - 8, height - bottom - top
     values = [x for s in series.values() for x in s if x is not None]
-    hi = ymax if ymax is not None else max(values + [1e-9]) * 1.1
+    hi = ymax if ymax is not None else max([*values, 1e-9]) * 1.1
     n = max(len(labels), 1)
     group_w = plot_w / n
     bar_w = group_w * 0.8 / max(len(series), 1)
     body = [f"<line x1='{left}' y1='{top + plot_h}' x2='{left + plot_w}' y2='{top + plot_h}' stroke='#999'/>"]
     for frac in (0.0, 0.5, 1.0):
         y = top + plot_h * (1 - frac)
-        body.append(
-            f"<text x='{left - 4}' y='{y + 3:.1f}' text-anchor='end'>{ymin + frac * (hi - ymin):.2g}</text>"
-        )
+        body.append(f"<text x='{left - 4}' y='{y + 3:.1f}' text-anchor='end'>{ymin + frac * (hi - ymin):.2g}</text>")
     for s_i, (sname, vals) in enumerate(series.items()):
         for i, val in enumerate(vals):
             if val is None:
@@ -411,18 +402,13 @@ def _forest(rows: Sequence[tuple[str, float, float, float, str]], width: int = 5
     def x(v: float) -> float:
         return left + (width - left - right) * (v - lo) / (hi - lo)
 
-    body = [
-        f"<line x1='{x(0):.1f}' y1='4' x2='{x(0):.1f}' y2='{height - 22}' stroke='#999' stroke-dasharray='3,3'/>"
-    ]
+    body = [f"<line x1='{x(0):.1f}' y1='4' x2='{x(0):.1f}' y2='{height - 22}' stroke='#999' stroke-dasharray='3,3'/>"]
     for i, (label, est, low, high, colour) in enumerate(rows):
         y = 14 + i * row
         body.append(f"<text x='{left - 8}' y='{y + 4}' text-anchor='end'>{_e(label)}</text>")
+        body.append(f"<line x1='{x(low):.1f}' y1='{y}' x2='{x(high):.1f}' y2='{y}' stroke='{colour}' stroke-width='3'/>")
         body.append(
-            f"<line x1='{x(low):.1f}' y1='{y}' x2='{x(high):.1f}' y2='{y}' stroke='{colour}' stroke-width='3'/>"
-        )
-        body.append(
-            f"<circle cx='{x(est):.1f}' cy='{y}' r='5' fill='{colour}'><title>{est:.4g} [{low:.4g}, "
-            f"{high:.4g}]</title></circle>"
+            f"<circle cx='{x(est):.1f}' cy='{y}' r='5' fill='{colour}'><title>{est:.4g} [{low:.4g}, {high:.4g}]</title></circle>"
         )
     for v in (lo + pad, 0.0, hi - pad):
         body.append(f"<text x='{x(v):.1f}' y='{height - 6}' text-anchor='middle'>{v:.3g}</text>")
@@ -439,7 +425,7 @@ def _cdf(
 ) -> str:
     left, bottom, top, right = 40, 24, 8, 12
     xs = [v for s in series.values() for v in s]
-    hi = max(xs + [1e-9])
+    hi = max([*xs, 1e-9])
     pw, ph = width - left - right, height - top - bottom
     body = [
         f"<line x1='{left}' y1='{top + ph}' x2='{left + pw}' y2='{top + ph}' stroke='#999'/>",
@@ -449,13 +435,9 @@ def _cdf(
         f"<text x='{left - 4}' y='{top + ph}' text-anchor='end'>0</text>",
     ]
     for i, (name, vals) in enumerate(series.items()):
-        pts = " ".join(
-            f"{left + pw * v / hi:.1f},{top + ph * (1 - q):.1f}"
-            for v, q in zip(vals, quantiles, strict=False)
-        )
+        pts = " ".join(f"{left + pw * v / hi:.1f},{top + ph * (1 - q):.1f}" for v, q in zip(vals, quantiles, strict=False))
         body.append(
-            f"<polyline points='{pts}' fill='none' stroke='{colours[i]}' stroke-width='2'>"
-            f"<title>{_e(name)}</title></polyline>"
+            f"<polyline points='{pts}' fill='none' stroke='{colours[i]}' stroke-width='2'><title>{_e(name)}</title></polyline>"
         )
     return _svg(width, height, "".join(body))
 
@@ -467,15 +449,9 @@ def _heatmap(labels: Sequence[str], matrix: Sequence[Sequence[float]], *, cell: 
     hi = max([abs(v) for r in matrix for v in r] + [1e-9])
     body = []
     for i, lab in enumerate(labels):
-        body.append(
-            f"<text x='{left - 4}' y='{top + i * cell + cell / 2 + 3:.1f}' text-anchor='end'>"
-            f"{_e(str(lab)[:16])}</text>"
-        )
+        body.append(f"<text x='{left - 4}' y='{top + i * cell + cell / 2 + 3:.1f}' text-anchor='end'>{_e(str(lab)[:16])}</text>")
         cx = left + i * cell + cell / 2
-        body.append(
-            f"<text x='{cx:.1f}' y='{top - 4}' transform='rotate(-60 {cx:.1f} {top - 4})'>"
-            f"{_e(str(lab)[:16])}</text>"
-        )
+        body.append(f"<text x='{cx:.1f}' y='{top - 4}' transform='rotate(-60 {cx:.1f} {top - 4})'>{_e(str(lab)[:16])}</text>")
         for j in range(n):
             v = matrix[i][j]
             shade = int(255 * (1 - min(abs(v) / hi, 1.0)))

@@ -24,9 +24,7 @@ class HoldoutSplit:
     lineage: dict[str, Any]
 
 
-def holdout_split(
-    data: pd.DataFrame, *, fraction: float = 0.2, seed: int = 0, stratify: str | None = None
-) -> HoldoutSplit:
+def holdout_split(data: pd.DataFrame, *, fraction: float = 0.2, seed: int = 0, stratify: str | None = None) -> HoldoutSplit:
     """Hold out ``fraction`` of the rows at random (within each ``stratify`` class if given).
 
     Returns:

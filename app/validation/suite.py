@@ -135,9 +135,7 @@ class MetricContext:
         )
 
     def encoder(self) -> DistanceEncoder:
-        return self.shared(
-            "distance_encoder", lambda: DistanceEncoder(self.metadata, self.metadata.names).fit(self.train)
-        )
+        return self.shared("distance_encoder", lambda: DistanceEncoder(self.metadata, self.metadata.names).fit(self.train))
 
     def attack_setup(self) -> attacks.AttackSetup:
         kw = dict(self.params.get("attacks", {}))
@@ -166,9 +164,7 @@ def _joint(ctx: MetricContext, **kw: Any) -> dict[str, Any]:
 def _utility(ctx: MetricContext, **kw: Any) -> dict[str, Any]:
     if ctx.metadata.target is None:
         return _absent("utility", "no target declared")
-    return utility.ml_utility(
-        ctx.train, ctx.synthetic, holdout=ctx.holdout, metadata=ctx.metadata, run=ctx.utility_run(), **kw
-    )
+    return utility.ml_utility(ctx.train, ctx.synthetic, holdout=ctx.holdout, metadata=ctx.metadata, run=ctx.utility_run(), **kw)
 
 
 def _fairness(ctx: MetricContext, **kw: Any) -> dict[str, Any]:
@@ -181,15 +177,11 @@ def _fairness(ctx: MetricContext, **kw: Any) -> dict[str, Any]:
 
 def _causal(ctx: MetricContext, **kw: Any) -> dict[str, Any]:
     # the real side is the holdout: an estimate the generator never saw
-    return causal.causal_preservation(
-        ctx.holdout, ctx.synthetic, metadata=ctx.metadata, seed=ctx.seed_for("causal"), **kw
-    )
+    return causal.causal_preservation(ctx.holdout, ctx.synthetic, metadata=ctx.metadata, seed=ctx.seed_for("causal"), **kw)
 
 
 def _adversarial(ctx: MetricContext, **kw: Any) -> dict[str, Any]:
-    return adversarial.adversarial_auc(
-        ctx.train, ctx.synthetic, metadata=ctx.metadata, seed=ctx.seed_for("adversarial"), **kw
-    )
+    return adversarial.adversarial_auc(ctx.train, ctx.synthetic, metadata=ctx.metadata, seed=ctx.seed_for("adversarial"), **kw)
 
 
 def _exact_copies(ctx: MetricContext, **kw: Any) -> dict[str, Any]:

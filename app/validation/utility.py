@@ -69,21 +69,15 @@ def run_models(
         x, y = enc.transform(v)[ok], labels.y[ok]
         if labels.classes is None:
             preds.append(
-                fit_regressor(x, y, enc, seed=seed, iterations=iterations).predict(xh)
-                if len(y)
-                else np.full(len(xh), 0.0)
+                fit_regressor(x, y, enc, seed=seed, iterations=iterations).predict(xh) if len(y) else np.full(len(xh), 0.0)
             )
         else:
             k = len(labels.classes)
             prior = np.bincount(y.astype(int), minlength=k) / max(len(y), 1)
-            model = (
-                fit_classifier(x, y.astype(int), enc, seed=seed, iterations=iterations) if len(y) else None
-            )
+            model = fit_classifier(x, y.astype(int), enc, seed=seed, iterations=iterations) if len(y) else None
             preds.append(class_probabilities(model, xh, k, prior))
     task = "regression" if lh.classes is None else "classification"
-    return UtilityRun(
-        task=task, target=target, holdout=y_h, keep=keep, real_pred=preds[0], synthetic_pred=preds[1]
-    )
+    return UtilityRun(task=task, target=target, holdout=y_h, keep=keep, real_pred=preds[0], synthetic_pred=preds[1])
 
 
 def ml_utility(
@@ -112,9 +106,7 @@ def ml_utility(
         ``{"values": {...}, "details": {...}}`` with the values above under ``trtr_*``,
         ``tstr_*`` and ``*_degradation`` keys.
     """
-    run = run or run_models(
-        real, synthetic, holdout=holdout, metadata=metadata, target=target, seed=seed, iterations=iterations
-    )
+    run = run or run_models(real, synthetic, holdout=holdout, metadata=metadata, target=target, seed=seed, iterations=iterations)
     y = run.holdout.y
     if run.task == "regression":
         real_s = {

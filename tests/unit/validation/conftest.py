@@ -71,9 +71,7 @@ def perturb(rows: pd.DataFrame, meta: Metadata, seed: int = 0) -> pd.DataFrame:
     return out
 
 
-def leaky(
-    train: pd.DataFrame, meta: Metadata, *, share: float = 0.05, perturbed: bool = False, seed: int = 0
-) -> pd.DataFrame:
+def leaky(train: pd.DataFrame, meta: Metadata, *, share: float = 0.05, perturbed: bool = False, seed: int = 0) -> pd.DataFrame:
     """A product sample of len(train) rows in which ``share`` of the rows are training rows."""
     rng = np.random.default_rng(seed)
     k = round(share * len(train))
@@ -98,6 +96,4 @@ def only(policy_name: str, *families: str) -> dict:
 @pytest.fixture(scope="session")
 def build() -> SimpleNamespace:
     """The builders above, for test modules (conftest is not importable under importlib mode)."""
-    return SimpleNamespace(
-        metadata=adult_metadata, product=product_sample, perturb=perturb, leaky=leaky, only=only
-    )
+    return SimpleNamespace(metadata=adult_metadata, product=product_sample, perturb=perturb, leaky=leaky, only=only)

@@ -51,9 +51,7 @@ def test_missing_rate_and_out_of_domain():
     syn = pd.Series([1.0, np.nan, 11.0, -1.0])
     assert missing_rate_difference(real, syn, column=NUM) == pytest.approx(0.25)
     assert out_of_domain_share(real, syn, column=NUM) == pytest.approx(0.5)  # 11 and -1; NaN not counted
-    assert out_of_domain_share(real, pd.Series([1.0, 2.5]), column=INT) == pytest.approx(
-        0.5
-    )  # not an integer
+    assert out_of_domain_share(real, pd.Series([1.0, 2.5]), column=INT) == pytest.approx(0.5)  # not an integer
     assert out_of_domain_share(real, pd.Series(["a", "zzz", None, "b"]), column=CAT) == pytest.approx(0.25)
 
 

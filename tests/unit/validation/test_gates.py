@@ -73,11 +73,7 @@ def test_to_dict_is_json_ready_and_complete(verdict):
     assert doc["metadata"]["target"] == "income"
     assert any("read off the training data" in w for w in doc["warnings"])
     assert doc["business"]["points_lost"] == pytest.approx(
-        (
-            doc["metrics"]["exact_copies"]["values"]["holdout_share"]
-            - doc["metrics"]["exact_copies"]["values"]["share"]
-        )
-        / 0.01
+        (doc["metrics"]["exact_copies"]["values"]["holdout_share"] - doc["metrics"]["exact_copies"]["values"]["share"]) / 0.01
     )
 
 
@@ -114,9 +110,7 @@ def test_missing_columns_are_refused(adult_split):
 
 def test_report_is_self_contained_html(adult_split, build):
     train, holdout, meta = adult_split
-    meta = Metadata.from_any(
-        meta, treatment="education-num", treated_value=12, outcome="income", confounders=["age", "sex"]
-    )
+    meta = Metadata.from_any(meta, treatment="education-num", treated_value=12, outcome="income", confounders=["age", "sex"])
     policy = {
         "name": "report",
         "version": 1,

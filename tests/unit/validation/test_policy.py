@@ -30,9 +30,7 @@ def test_builtins_cover_the_modes_and_use_cases():
     assert builtin_policy("churn").use_case == "churn"
 
 
-@pytest.mark.parametrize(
-    "name", ["default", "dev-only", "hybrid-split", "production-substitute", "personalization", "churn"]
-)
+@pytest.mark.parametrize("name", ["default", "dev-only", "hybrid-split", "production-substitute", "personalization", "churn"])
 def test_builtins_are_valid_and_resolve_to_valid_documents(name):
     policy = builtin_policy(name)
     jsonschema.validate(policy.to_dict(), json_schema())
@@ -99,9 +97,7 @@ def test_digest_changes_with_content_not_with_formatting():
 
 
 def test_yaml_text_and_files(tmp_path):
-    text = (
-        "name: team-b\nversion: 1\ngates:\n  - {metric: adversarial.auc, comparison: '<=', threshold: 0.7}\n"
-    )
+    text = "name: team-b\nversion: 1\ngates:\n  - {metric: adversarial.auc, comparison: '<=', threshold: 0.7}\n"
     path = tmp_path / "team-b.yaml"
     path.write_text(text)
     assert load_policy(text) == load_policy(path) == load_policy(str(path))

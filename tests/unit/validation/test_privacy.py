@@ -34,10 +34,7 @@ def fresh(adult_all):
 
 def attacks_on(train, holdout, synthetic, meta):
     setup = attack_setup(train, synthetic, holdout=holdout, metadata=meta, targets=1000)
-    return {
-        f.__name__: f(setup)["values"]
-        for f in (membership_inference, singling_out, linkability, attribute_inference)
-    }
+    return {f.__name__: f(setup)["values"] for f in (membership_inference, singling_out, linkability, attribute_inference)}
 
 
 def test_exact_copies_are_counted_against_the_holdout_rate(adult_split):
@@ -71,9 +68,7 @@ def test_copies_fail_the_exact_copy_and_membership_gates(adult_split, build):
         metadata=meta,
         policy=build.only("default", *PRIVACY),
     )
-    assert {"exact_copies.excess", "membership.auc", "membership.advantage_low_fpr"} <= set(
-        verdict.failed_gates
-    )
+    assert {"exact_copies.excess", "membership.auc", "membership.advantage_low_fpr"} <= set(verdict.failed_gates)
 
 
 def test_fresh_real_data_carries_no_membership_signal(adult_split, fresh):
@@ -142,6 +137,4 @@ def test_adversarial_auc_is_chance_for_real_data_and_high_for_a_product(adult_sp
     product = adversarial_auc(train, build.product(train, 4000), metadata=meta, max_rows=4000, iterations=50)
     assert product["values"]["auc"] > 0.85
     top = [f["column"] for f in product["details"]["top_features"]]
-    assert len(top) == 5 and np.all(
-        np.diff([f["importance"] for f in product["details"]["top_features"]]) <= 0
-    )
+    assert len(top) == 5 and np.all(np.diff([f["importance"] for f in product["details"]["top_features"]]) <= 0)

@@ -23,10 +23,7 @@ def test_split_is_reproducible_stratified_and_recorded_by_index_only(adult_all):
     share = (a.holdout.income == ">50K").mean()
     assert share == pytest.approx((data.income == ">50K").mean(), abs=0.002)
     shuffled = data.sample(frac=1, random_state=0)  # same content, other positions: other hash
-    assert (
-        holdout_split(shuffled, seed=1, stratify="income").lineage["holdout_index_sha256"]
-        != a.lineage["holdout_index_sha256"]
-    )
+    assert holdout_split(shuffled, seed=1, stratify="income").lineage["holdout_index_sha256"] != a.lineage["holdout_index_sha256"]
     with pytest.raises(ValueError):
         holdout_split(data, fraction=1.0)
 

@@ -69,9 +69,7 @@ def test_fairness_flags_a_synthetic_set_that_erases_a_group_signal(adult_split, 
 
 def test_hybrid_replicates_lift_rare_class_recall(adult_split, build):
     train, holdout, meta = adult_split
-    replicas = train[train.income == ">50K"].sample(
-        frac=1.0, random_state=0
-    )  # stand-in for conditional samples
+    replicas = train[train.income == ">50K"].sample(frac=1.0, random_state=0)  # stand-in for conditional samples
     res = rare_class_recall_lift(train, replicas, holdout=holdout, metadata=meta, iterations=50)
     assert res["details"]["rare_class"] == ">50K"
     assert res["values"]["recall_lift"] > 0.05 and res["values"]["auc_change"] > -0.01
