@@ -188,7 +188,7 @@ class Codec:
 
     def _category_codes(self, values: pd.Series) -> np.ndarray:
         lookup = self._lookup
-        if self.column.type == ColumnType.BOOLEAN:
+        if self._native_bool:
             keys = values.astype(str).str.strip().str.lower()
             mapped = keys.map(lambda k: 1 if k in _TRUE else (0 if k in _FALSE else None))
         else:
@@ -204,6 +204,10 @@ class Codec:
         return mapped.to_numpy(dtype=np.int32)
 
     @property
+    def _native_bool(self) -> bool:
+        return self.column.type == ColumnType.BOOLEAN and self.categories == (False, True)
+
+    @property
     def _lookup(self) -> dict[str, int]:
         table: dict[str, int] = {}
         for i, cat in enumerate(self.categories):
@@ -216,7 +220,7 @@ class Codec:
 
     def _typed_categorical(self, out: np.ndarray, null: np.ndarray) -> pd.Series:
         cats = self.categories
-        if self.column.type == ColumnType.BOOLEAN:
+        if self._native_bool:
             dtype = "boolean" if null.any() else bool
             return pd.Series(out, name=self.name).astype(dtype)
         if cats and all(isinstance(c, int) and not isinstance(c, bool) for c in cats):
@@ -234,10 +238,10 @@ def build_codec(col: ColumnSchema) -> Codec:
     if dom is None:
         raise SchemaError(f"column {col.name!r} has no domain; declare one or let the engine estimate it")
     null_label = ("<null>",) if col.nullable else ()
-    if col.type == ColumnType.BOOLEAN:
+    if col.type == ColumnType.BOOLEAN and not dom.categories:
         cats = (False, True)
         return Codec(col, size=2 + len(null_label), labels=("false", "true", *null_label), categories=cats)
-    if col.type == ColumnType.CATEGORICAL:
+    if col.type in (ColumnType.CATEGORICAL, ColumnType.BOOLEAN):  # a boolean spelled e.g. yes/no keeps it
         if not dom.categories:
             raise SchemaError(f"column {col.name!r} is categorical but declares no categories")
         cats = tuple(dom.categories)

@@ -115,3 +115,9 @@ def test_dp_discovered_categories_pool_unreleased_values_in_an_other_cell():
     assert codes.tolist() == [0, codec.other_code, 1]
     out = codec.decode(np.full(50, codec.other_code), np.random.default_rng(0))
     assert set(out) <= {"a", "b"}  # the rare value itself is never released
+
+
+def test_booleans_declared_with_their_spelling_keep_it():
+    codec = build_codec(ColumnSchema(name="b", type=ColumnType.BOOLEAN, domain=Domain(categories=("no", "yes"))))
+    codes = codec.encode(pd.Series(["yes", "no", "yes"]))
+    assert codec.decode(codes, np.random.default_rng(0)).tolist() == ["yes", "no", "yes"]

@@ -174,3 +174,18 @@ def test_file_sources_are_streamed(adult, adult_schema, tmp_path):
     io.write_table(adult, path)
     res = synthesize(path, adult_schema, epsilon=1.0, rows=500, seed=0)
     assert len(res.data) == 500 and list(res.data.columns) == list(adult.columns)
+
+
+@pytest.mark.parametrize("name,target", [("insurance", "charges"), ("german_credit", "default"), ("insurance", None)])
+def test_other_public_datasets_keep_dtypes_with_any_target(name, target):
+    from app.engine.infer import infer_schema
+    from tests.unit.conftest import DATA
+
+    path = DATA / f"{name}.csv"
+    doc = infer_schema(path).to_dict()
+    for col in doc["columns"]:
+        col["roles"] = ["target"] if col["name"] == target else []
+    res = synthesize(path, TableSchema.from_dict(doc), epsilon=1.0, seed=0, trust_inferred_domain=True)
+    real = pd.read_csv(path)
+    assert res.data.dtypes.to_dict() == real.dtypes.to_dict()
+    assert len(res.allocation["selected_edges"]) == len(real.columns) - (2 if target else 1)
