@@ -46,3 +46,21 @@ class MarginalCounts:
         for frame in chunks:
             counts.add(frame)
         return counts
+
+
+def count_cliques(
+    codecs: list[Codec], chunks: Iterable[pd.DataFrame], cliques: list[tuple[int, ...]], groups: list[np.ndarray]
+) -> dict[tuple[int, ...], np.ndarray]:
+    """Counts of each clique on the coarse groups, in one more pass over ``chunks`` (none if no clique)."""
+    if not cliques:
+        return {}
+    sizes = [int(g.max()) + 1 for g in groups]
+    shapes = {c: tuple(sizes[i] for i in c) for c in cliques}
+    acc = {c: np.zeros(int(np.prod(shapes[c])), dtype=np.int64) for c in cliques}
+    needed = sorted({i for c in cliques for i in c})
+    for frame in chunks:
+        coarse = {i: groups[i][codecs[i].encode(frame[codecs[i].name])] for i in needed}
+        for c in cliques:
+            flat = np.ravel_multi_index([coarse[i] for i in c], shapes[c])
+            acc[c] += np.bincount(flat, minlength=acc[c].size)
+    return {c: acc[c].reshape(shapes[c]).astype(float) for c in cliques}

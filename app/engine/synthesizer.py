@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -36,7 +36,7 @@ from app.engine.domain_estimation import estimate_domains
 from app.engine.errors import DataError, EngineError
 from app.engine.estimation import consistent_pair, ipf, pool, project_simplex
 from app.engine.identifiers import fake_values
-from app.engine.marginals import MarginalCounts
+from app.engine.marginals import MarginalCounts, count_cliques
 from app.engine.schema import TableSchema
 
 ChunkSource = Callable[[], Iterable[pd.DataFrame]]
@@ -162,16 +162,29 @@ class PWSIMSynthesizer:
         tables = self._consistent_tables(measured, margins, n_hat)
         edges = self._select_tree(plan, idx, coarse_pair, margins, tables, anchor, n_hat, rng)
 
-        # 5. measure the tree
+        # 5. measure the tree: an edge becomes a (target, column, column) triple where the budget leaves
+        # a few noise standard deviations of rows per cell (a public function of noisy quantities)
         tree_ms = plan.tree_measurements([(names[a], names[b]) for a, b in edges])
-        for (a, b), m in zip(edges, tree_ms):
-            measured[(a, b)] = (self._measure(coarse_pair(a, b), m), m.sigma)
+        triples = {}
+        if anchor is not None and cfg.three_way:
+            for (a, b), m in zip(edges, tree_ms):
+                cells = sizes[anchor] * sizes[a] * sizes[b]
+                if (anchor, a) in measured and (anchor, b) in measured and n_hat / cells >= cfg.cells_per_sigma * m.sigma:
+                    triples[(a, b)] = replace(m, clique=(names[anchor], names[a], names[b]), cells=cells)
+        counts3 = count_cliques(self.codecs_, chunks(), [(anchor, a, b) for a, b in triples], self.groups_)
+        for i, ((a, b), m) in enumerate(zip(edges, tree_ms)):
+            if (a, b) in triples:
+                tree_ms[i] = triples[(a, b)]
+                measured[(anchor, a, b)] = (self._measure(counts3[(anchor, a, b)], tree_ms[i]), m.sigma)
+            else:
+                measured[(a, b)] = (self._measure(coarse_pair(a, b), m), m.sigma)
 
         # 6. consistent model, sampling order
         report(0.75, "estimate")
         margins = self._pooled_margins(one_coarse, one_var, measured, n_hat)
         tables = self._consistent_tables(measured, margins, n_hat)
-        self.nodes_ = self._build_nodes(edges, anchor, margins, tables, sizes, cfg)
+        cliques = self._consistent_triples(measured, tables, n_hat)
+        self.nodes_ = self._build_nodes(edges, anchor, margins, tables, cliques, sizes, cfg)
         self.fine_ = [
             _within_group(project_simplex(f, 1.0) if f.sum() > 0 else np.ones_like(f), g)
             for f, g in zip(fine, self.groups_)
@@ -199,13 +212,12 @@ class PWSIMSynthesizer:
         margins = []
         for i in range(len(self.codecs_)):
             ests, vars_ = [one_coarse[i]], [one_var[i]]
-            for (a, b), (y, sigma) in measured.items():
-                if i == a:
-                    ests.append(y.sum(axis=1))
-                    vars_.append(sigma * sigma * y.shape[1])
-                elif i == b:
-                    ests.append(y.sum(axis=0))
-                    vars_.append(sigma * sigma * y.shape[0])
+            for clique, (y, sigma) in measured.items():
+                if i in clique:
+                    axis = clique.index(i)
+                    others = tuple(a for a in range(y.ndim) if a != axis)
+                    ests.append(y.sum(axis=others))
+                    vars_.append(sigma * sigma * y.size / y.shape[axis])
             est, _ = pool(ests, vars_)
             margins.append(project_simplex(est, n_hat))
         return margins
@@ -213,9 +225,25 @@ class PWSIMSynthesizer:
     def _consistent_tables(self, measured, margins, n_hat) -> dict[tuple[int, int], np.ndarray]:
         cfg = self.config or PWSIMConfig()
         out = {}
-        for (a, b), (y, _) in measured.items():
+        for clique, (y, _) in measured.items():
+            if len(clique) != 2:
+                continue
+            a, b = clique
             floor = 1e-3 * n_hat / y.size
             out[(a, b)] = consistent_pair(y, margins[a], margins[b], floor, cfg.ipf_iterations)
+        return out
+
+    def _consistent_triples(self, measured, tables, n_hat) -> dict[tuple[int, int], np.ndarray]:
+        """Measured (anchor, a, b) tables made non-negative and fitted to their anchor pairs."""
+        cfg = self.config or PWSIMConfig()
+        out = {}
+        for clique, (y, _) in measured.items():
+            if len(clique) != 3:
+                continue
+            anchor, a, b = clique
+            start = project_simplex(y, n_hat) + 1e-3 * n_hat / y.size
+            fits = [((0, 1), tables[(anchor, a)]), ((0, 2), tables[(anchor, b)])]
+            out[(a, b)] = ipf(start, fits, cfg.ipf_iterations)
         return out
 
     def _select_tree(self, plan: Plan, idx, coarse_pair, margins, tables, anchor, n_hat, rng) -> list[tuple[int, int]]:
@@ -261,7 +289,7 @@ class PWSIMSynthesizer:
         pa = np.maximum(margins[anchor], 1e-12)
         return np.einsum("ta,tb->ab", ta / pa[:, None], tb)
 
-    def _build_nodes(self, edges, anchor, margins, tables, sizes, cfg) -> list[Node]:
+    def _build_nodes(self, edges, anchor, margins, tables, cliques, sizes, cfg) -> list[Node]:
         """Sampling order (anchor, then a BFS of the tree) with each column's conditional table."""
         d = len(self.codecs_)
         neighbours: dict[int, list[int]] = {i: [] for i in range(d)}
@@ -300,6 +328,10 @@ class PWSIMSynthesizer:
                         nodes.append(Node(x, (anchor,), _cumulative(with_anchor)))
                     else:
                         nodes.append(Node(x, (), _cumulative(margins[x][None, :])))
+                    continue
+                if (p, x) in cliques or (x, p) in cliques:
+                    clique = cliques[(p, x)] if (p, x) in cliques else cliques[(x, p)].transpose(0, 2, 1)
+                    nodes.append(Node(x, (anchor, p), _cumulative(clique.reshape(-1, sizes[x]))))
                     continue
                 edge = pair_table(p, x)
                 anchor_p = pair_table(anchor, p) if anchor is not None else None
