@@ -107,20 +107,7 @@ class Codec:
     # -- numbers ----------------------------------------------------------------------------
 
     def _to_number(self, values: pd.Series) -> np.ndarray:
-        if self.datetime_unit is not None:
-            fmt = self.column.domain.format if self.column.domain else None
-            try:
-                stamps = pd.to_datetime(values, format=fmt)
-            except (ValueError, TypeError) as exc:
-                raise DataError(f"column {self.name!r}: cannot parse dates ({exc})") from None
-            return _datetime_to_number(stamps, self.datetime_unit)
-        if values.dtype.kind in "biuf":
-            return values.to_numpy(dtype=float)
-        parsed = pd.to_numeric(values, errors="coerce")
-        bad = parsed.isna()
-        if bad.any():
-            raise DataError(f"column {self.name!r} is {self.column.type} but holds {values[bad].iloc[0]!r}")
-        return parsed.to_numpy(dtype=float)
+        return parse_numbers(values, self.column, self.datetime_unit)
 
     def _bin(self, x: np.ndarray) -> np.ndarray:
         codes = np.clip(np.searchsorted(self.edges, x, side="right") - 1, 0, self.n_bins - 1)
@@ -249,9 +236,7 @@ def build_codec(col: ColumnSchema) -> Codec:
         return Codec(col, size=len(cats) + other + len(null_label),
                      labels=(*map(str, cats), *(("<other>",) if other else ()), *null_label),
                      categories=cats, has_other=other)
-    unit = None
-    if col.type == ColumnType.DATETIME:
-        unit = "s" if dom.format and any(t in dom.format for t in ("%H", "%M", "%S")) else "D"
+    unit = datetime_unit(col)
     edges = _edges(col, unit)
     pms = np.array(sorted(float(p) for p in dom.point_masses), dtype=float)
     labels = tuple(f"[{a:g}, {b:g})" for a, b in pairwise(edges)) + tuple(f"={p:g}" for p in pms)
@@ -281,6 +266,38 @@ def _edges(col: ColumnSchema, unit: str | None) -> np.ndarray:
         edges = np.unique(np.round(edges))
     edges[0], edges[-1] = lo, hi
     return edges
+
+
+def datetime_unit(col: ColumnSchema) -> str | None:
+    """How a datetime column is counted: whole days, or seconds when its format has a time part."""
+    if col.type != ColumnType.DATETIME:
+        return None
+    fmt = col.domain.format if col.domain is not None else None
+    return "s" if fmt and any(t in fmt for t in ("%H", "%M", "%S")) else "D"
+
+
+def parse_numbers(values: pd.Series, col: ColumnSchema, unit: str | None) -> np.ndarray:
+    """Non-missing values of a numeric or datetime column as floats (dates in ``unit`` since the epoch).
+
+    Raises:
+        DataError: a value that is not a number (or a date in the column's format).
+    """
+    if unit is not None:
+        fmt = col.domain.format if col.domain is not None else None
+        try:
+            stamps = pd.to_datetime(values, format=fmt)
+        except (ValueError, TypeError, OverflowError) as exc:
+            raise DataError(f"column {col.name!r}: cannot parse dates ({exc})") from None
+        if getattr(stamps.dt, "tz", None) is not None:
+            stamps = stamps.dt.tz_convert(None)
+        return _datetime_to_number(stamps, unit)
+    if values.dtype.kind in "biuf":
+        return values.to_numpy(dtype=float)
+    parsed = pd.to_numeric(values, errors="coerce")
+    bad = parsed.isna()
+    if bad.any():
+        raise DataError(f"column {col.name!r} is {col.type} but holds {values[bad].iloc[0]!r}")
+    return parsed.to_numpy(dtype=float)
 
 
 def _datetime_to_number(stamps: pd.Series, unit: str) -> np.ndarray:

@@ -45,6 +45,7 @@ import pandas as pd
 from scipy.stats import norm
 
 from app.engine.accountant import SPEND_RTOL, Accountant, gaussian_sigma
+from app.engine.discretize import datetime_unit, parse_numbers
 from app.engine.errors import BudgetError, DataError, SchemaError
 from app.engine.schema import (
     UNMODELED_TYPES,
@@ -227,7 +228,7 @@ def estimate_domains(
     selected = _select_columns(schema, columns)
     numeric = [
         _Numeric(
-            col=c, unit=_datetime_unit(c), integer=c.type != ColumnType.NUMERICAL, coarse=np.zeros(GRID_CELLS)
+            col=c, unit=datetime_unit(c), integer=c.type != ColumnType.NUMERICAL, coarse=np.zeros(GRID_CELLS)
         )
         for c in selected
         if c.type in _NUMERIC
@@ -320,14 +321,6 @@ def _check_budget(
     return rho, delta
 
 
-def _datetime_unit(col: ColumnSchema) -> str | None:
-    """Days, or seconds when the format has a time part (the convention of ``discretize``)."""
-    if col.type != ColumnType.DATETIME:
-        return None
-    fmt = col.domain.format if col.domain is not None else None
-    return "s" if fmt and any(t in fmt for t in ("%H", "%M", "%S")) else "D"
-
-
 # --- reading values --------------------------------------------------------------------------
 
 
@@ -340,24 +333,7 @@ def _series(frame: pd.DataFrame, col: ColumnSchema) -> pd.Series:
 
 def _numbers(frame: pd.DataFrame, col: ColumnSchema, unit: str | None) -> np.ndarray:
     """Non-missing values as floats (datetimes as whole days or seconds since the epoch)."""
-    values = _series(frame, col)
-    if unit is not None:
-        fmt = col.domain.format if col.domain is not None else None
-        try:
-            stamps = pd.to_datetime(values, format=fmt)
-        except (ValueError, TypeError, OverflowError) as exc:
-            raise DataError(f"column {col.name!r}: cannot parse dates ({exc})") from None
-        if getattr(stamps.dt, "tz", None) is not None:
-            stamps = stamps.dt.tz_convert(None)
-        ns = stamps.astype("datetime64[ns]").astype(np.int64).to_numpy(dtype=float)
-        return np.floor(ns / (86_400e9 if unit == "D" else 1e9))
-    if values.dtype.kind in "biuf":
-        return values.to_numpy(dtype=float)
-    parsed = pd.to_numeric(values, errors="coerce")
-    bad = parsed.isna()
-    if bad.any():
-        raise DataError(f"column {col.name!r} is {col.type} but holds {values[bad].iloc[0]!r}")
-    return parsed.to_numpy(dtype=float)
+    return parse_numbers(_series(frame, col), col, unit)
 
 
 def _count_keys(values: pd.Series, counts: dict[Any, int]) -> None:
