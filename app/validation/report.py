@@ -28,11 +28,18 @@ th{background:#f6f6f6}td.num{text-align:right;font-variant-numeric:tabular-nums}
 .grid{display:flex;flex-wrap:wrap;gap:12px}.card{border:1px solid #eee;border-radius:6px;padding:6px}
 .legend span{display:inline-block;width:10px;height:10px;margin:0 4px 0 12px}
 code{background:#f3f3f3;padding:0 3px;border-radius:3px}
+.note{border-left:4px solid #c77c02;background:#fff7e6;padding:6px 10px}
 """
 
 
-def render_html(verdict: Any, *, title: str | None = None) -> str:
-    """The report page for ``verdict`` (a Verdict or its ``to_dict()``)."""
+def render_html(verdict: Any, *, title: str | None = None, notes: Sequence[str] = ()) -> str:
+    """The report page for ``verdict`` (a Verdict or its ``to_dict()``).
+
+    Args:
+        verdict: a :class:`~app.validation.gates.Verdict` or its ``to_dict()``.
+        title: the page title; default names the policy.
+        notes: sentences shown right under the verdict (e.g. who may see the report).
+    """
     v = verdict.to_dict() if hasattr(verdict, "to_dict") else dict(verdict)
     metrics = v.get("metrics", {})
     pol = v.get("policy", {})
@@ -42,6 +49,7 @@ def render_html(verdict: Any, *, title: str | None = None) -> str:
         f"<title>{_e(name)}</title><style>{_CSS}</style></head><body>",
         f"<h1>{_e(name)}</h1>",
         _banner(v),
+        "".join(f"<p class='note'>{_e(n)}</p>" for n in notes),
         _business(v.get("business")),
         _gate_table(v.get("gates", [])),
         _utility(metrics.get("utility"), metrics.get("hybrid")),

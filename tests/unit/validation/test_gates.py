@@ -149,3 +149,31 @@ def test_report_is_self_contained_html(adult_split, build):
             assert heading in page, heading
         assert len(svgs) > len(meta.columns)  # a histogram per column and the summary plots
         assert "utility.tstr_degradation" in page and "failed" in page.lower()
+
+
+def test_attacks_on_a_tiny_holdout_are_not_measurable(adult_split, build):
+    """12 holdout rows cannot calibrate an attack: its gates skip (or fail with on_missing: fail)."""
+    train, holdout, meta = adult_split
+    tiny_train, tiny_holdout = train.iloc[:48], holdout.iloc[:12]
+    policy = {
+        "name": "tiny",
+        "version": 1,
+        "gates": [
+            {"metric": "membership.auc", "comparison": "<=", "threshold": 0.6},
+            {"metric": "dcr.near_copy_excess", "comparison": "<=", "threshold": 0.02, "on_missing": "fail"},
+            {"metric": "exact_copies.excess", "comparison": "<=", "threshold": 0.5},
+        ],
+    }
+    verdict = evaluate(tiny_train, tiny_holdout, build.product(tiny_train, 40), metadata=meta, policy=policy)
+    assert verdict.gate("membership.auc").status == "skipped"
+    assert "at least 50 holdout rows" in verdict.gate("membership.auc").reason
+    assert verdict.gate("dcr.near_copy_excess").status == "fail"
+    assert verdict.gate("exact_copies.excess").status == "pass"  # counting copies needs no calibration
+    assert verdict.failed_gates == ["dcr.near_copy_excess"]
+
+
+def test_report_notes_are_shown_under_the_verdict():
+    verdict = {"passed": True, "message": "released", "policy": {"name": "p", "version": 1}, "gates": []}
+    page = render_html(verdict, notes=["Computed on the real data & not DP."])
+    assert "Computed on the real data &amp; not DP." in page
+    assert page.index("Computed on the real") > page.index("RELEASED")
