@@ -272,9 +272,7 @@ def compute(ctx: MetricContext, family: str) -> dict[str, Any]:
     ``shared:<name>``, so a family's time does not depend on which family ran first.
     """
     if family in ATTACK_FAMILIES and len(ctx.holdout) < MIN_ATTACK_HOLDOUT_ROWS:
-        return _absent(
-            family, f"needs at least {MIN_ATTACK_HOLDOUT_ROWS} holdout rows to measure, got {len(ctx.holdout)}"
-        )
+        return _absent(family, f"needs at least {MIN_ATTACK_HOLDOUT_ROWS} holdout rows to measure, got {len(ctx.holdout)}")
     before = set(ctx.timings)
     start = time.perf_counter()
     out = FAMILIES[family](ctx, **ctx.family_params(family))
