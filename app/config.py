@@ -6,9 +6,12 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DeploymentMode = Literal["dev-only", "hybrid-split", "production-substitute"]
 
 PLACEHOLDER_SECRETS = frozenset({"changeme", "changethis", "secret", "password", "postgres"})
 
@@ -37,6 +40,17 @@ class Settings(BaseSettings):
     max_job_seconds: int = Field(6 * 3600, ge=1, description="Longest job; the broker visibility exceeds it.")
     signing_key_path: Path | None = Field(None, description="PEM Ed25519 private key; default data_dir/keys.")
     signing_key_passphrase: SecretStr | None = Field(None, description="Passphrase of signing_key_path.")
+    default_mode: DeploymentMode = Field(
+        "dev-only", description="Deployment mode of a job that names none; it picks the default policy."
+    )
+    holdout_fraction: float = Field(
+        0.2, gt=0, le=0.5, description="Share of the real rows held out of fitting for the validation gates."
+    )
+    validation_max_rows: int = Field(
+        50_000, ge=100, description="Most rows of each of fit, holdout and synthetic data the gates read (sampled)."
+    )
+    validation_threads: int = Field(1, ge=1, description="BLAS/OpenMP threads while the gates run.")
+    max_policy_bytes: int = Field(262_144, ge=1, description="Largest accepted policy document.")
     migrate_on_start: bool | None = Field(
         None, description="Run migrations when `pwsim serve` starts; default only for the SQLite default."
     )
@@ -81,6 +95,11 @@ class Settings(BaseSettings):
     @property
     def keys_dir(self) -> Path:
         return self.data_dir / "keys"
+
+    @property
+    def work_dir(self) -> Path:
+        """Scratch space of running jobs (the fit part of a split), removed when a job ends."""
+        return self.data_dir / "work"
 
 
 @lru_cache

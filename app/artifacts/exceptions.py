@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.errors import NotFound
+from app.errors import AppError, NotFound
 
 
 class ArtifactNotFound(NotFound):
@@ -19,3 +19,9 @@ class ArtifactDataGone(NotFound):
 class SigningKeyNotFound(NotFound):
     code = "signing_key_not_found"
     title = "Signing key not found"
+
+
+class ReleaseRejected(AppError):
+    status_code = 403
+    code = "release_rejected"
+    title = "Release rejected by its validation gates"

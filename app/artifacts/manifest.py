@@ -11,7 +11,7 @@ from typing import Any
 from app.artifacts import signing
 from app.canonical import canonical_json
 
-MANIFEST_VERSION = 1
+MANIFEST_VERSION = 2  # 2: status, validation verdict, holdout lineage
 
 
 def jsonable(value: Any) -> Any:
@@ -61,6 +61,8 @@ def verify_files(data_file: Path, document: dict[str, Any], public_key_pem: byte
             problems.append(f"key id mismatch: {where} names {claimed}, the public key is {kid}")
     if not signing.verify(public_key, signature, signed_bytes(manifest)):
         problems.append("signature does not verify: the manifest was altered or signed by another key")
+    if manifest.get("status") == "rejected":
+        problems.append("the manifest records a rejected release: its validation gates refused this data")
     size, digest = file_digest(data_file)
     files = manifest.get("files") or {}
     matches = [fmt for fmt, f in files.items() if isinstance(f, dict) and f.get("sha256") == digest]

@@ -14,6 +14,7 @@ from app.artifacts.exceptions import SigningKeyNotFound
 from app.artifacts.schemas import ArtifactRead, SigningKeyList, SigningKeyRead
 from app.artifacts.signing import ALGORITHM, Signer
 from app.db import get_session
+from app.errors import Problem
 
 router = APIRouter(tags=["artifacts"])
 
@@ -33,6 +34,7 @@ def get_artifact(artifact_id: str, session: SessionDep) -> ArtifactRead:
         id=a.id,
         job_id=a.job_id,
         dataset_id=a.dataset_id,
+        status=a.status,
         sha256=a.sha256,
         size_bytes=a.size_bytes,
         rows=a.rows,
@@ -49,13 +51,14 @@ def get_artifact(artifact_id: str, session: SessionDep) -> ArtifactRead:
     name="download_artifact_data",
     response_class=FileResponse,
     responses={
-        200: {"content": {t: {} for t in service.FORMATS.values()}, "description": "The synthetic table."}
+        200: {"content": {t: {} for t in service.FORMATS.values()}, "description": "The synthetic table."},
+        403: {"model": Problem, "description": "Rejected by its validation gates (code release_rejected)."},
     },
 )
 def download_artifact_data(
     artifact_id: str, request: Request, session: SessionDep, format: DataFormat = DataFormat.csv
 ) -> FileResponse:
-    """Stream the synthetic table as CSV or Parquet (the bytes the manifest's sha256 names)."""
+    """Stream the synthetic table as CSV or Parquet (403 release_rejected if its gates refused it)."""
     artifact = service.get_artifact(session=session, artifact_id=artifact_id)
     path, entry = service.data_file(settings=request.app.state.settings, artifact=artifact, fmt=format.value)
     return FileResponse(

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 
 class ArtifactRead(BaseModel):
@@ -14,6 +14,9 @@ class ArtifactRead(BaseModel):
     id: str
     job_id: str
     dataset_id: str
+    status: Literal["released", "rejected"] = Field(
+        description="rejected: the validation gates refused it; only this manifest exists, no data."
+    )
     sha256: str
     size_bytes: int
     rows: int

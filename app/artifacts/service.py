@@ -11,7 +11,7 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.artifacts.exceptions import ArtifactDataGone, ArtifactNotFound
+from app.artifacts.exceptions import ArtifactDataGone, ArtifactNotFound, ReleaseRejected
 from app.artifacts.manifest import MANIFEST_VERSION, file_digest, jsonable, signed_bytes
 from app.artifacts.models import Artifact
 from app.artifacts.signing import ALGORITHM, Signer
@@ -39,6 +39,18 @@ def _store(settings: Settings, frame: pd.DataFrame, fmt: str) -> dict[str, Any]:
     return {"sha256": digest, "size_bytes": size, "path": str(relative)}
 
 
+def _digest_only(settings: Settings, frame: pd.DataFrame) -> dict[str, Any]:
+    """sha256 and size of the CSV ``frame`` would be, without keeping it (a rejected release)."""
+    tmp_dir = settings.artifacts_dir / "tmp"
+    tmp_dir.mkdir(parents=True, exist_ok=True)
+    tmp = engine_io.write_table(frame, tmp_dir / f"{uuid.uuid4().hex}.csv")
+    try:
+        size, digest = file_digest(tmp)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return {"sha256": digest, "size_bytes": size}
+
+
 def create_artifact(
     *,
     session: Session,
@@ -52,20 +64,31 @@ def create_artifact(
     charged: dict[str, float],
     result: Any,
     validation: dict[str, Any] | None = None,
+    lineage: dict[str, Any] | None = None,
+    status: str = "released",
 ) -> Artifact:
-    """Store the synthetic table as CSV and Parquet, build and sign the manifest, add the row."""
+    """Build and sign the manifest and add the row; store the table as CSV and Parquet if released.
+
+    A ``rejected`` artifact keeps only its signed manifest (with the digest of the data it
+    describes, for the audit trail): the data itself is never written, so it can never be served.
+    """
     frame: pd.DataFrame = result.data
-    files = {fmt: _store(settings, frame, fmt) for fmt in FORMATS}
+    if status == "released":
+        files = {fmt: _store(settings, frame, fmt) for fmt in FORMATS}
+        main = files["csv"]
+    else:
+        files, main = {}, _digest_only(settings, frame)
     artifact_id = new_id()
     created_at = utcnow()
     manifest = jsonable(
         {
             "manifest_version": MANIFEST_VERSION,
             "artifact_id": artifact_id,
+            "status": status,
             "job_id": job_id,
             "dataset_id": dataset_id,
-            "sha256": files["csv"]["sha256"],
-            "size_bytes": files["csv"]["size_bytes"],
+            "sha256": main["sha256"],
+            "size_bytes": main["size_bytes"],
             "format": "csv",
             "rows": len(frame),
             "columns": [str(c) for c in frame.columns],
@@ -84,6 +107,7 @@ def create_artifact(
             },
             "allocation": result.allocation,
             "validation": validation,
+            "lineage": lineage,
             "warnings": list(result.warnings),
             "created_at": created_at.isoformat(timespec="microseconds"),
             "key_id": signer.key_id,
@@ -94,8 +118,9 @@ def create_artifact(
         id=artifact_id,
         job_id=job_id,
         dataset_id=dataset_id,
-        sha256=files["csv"]["sha256"],
-        size_bytes=files["csv"]["size_bytes"],
+        status=status,
+        sha256=main["sha256"],
+        size_bytes=main["size_bytes"],
         rows=len(frame),
         files=files,
         manifest=manifest,
@@ -120,6 +145,16 @@ def artifact_for_job(*, session: Session, job_id: str) -> Artifact | None:
 
 
 def data_file(*, settings: Settings, artifact: Artifact, fmt: str) -> tuple[Path, dict[str, Any]]:
+    """The stored file of a released artifact; ReleaseRejected for one its gates refused."""
+    if artifact.status == "rejected":
+        failed = ((artifact.manifest.get("validation") or {}).get("verdict") or {}).get("failed_gates") or []
+        raise ReleaseRejected(
+            f"artifact {artifact.id} was rejected by its validation gates"
+            + (f" ({', '.join(failed)})" if failed else "")
+            + "; its data is never downloadable. See the job's report.",
+            job_id=artifact.job_id,
+            failed_gates=failed,
+        )
     entry = artifact.files[fmt]
     path = settings.data_dir / entry["path"]
     if not path.exists():

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, Query, Request, status
 from sqlalchemy.orm import Session
 
+from app.artifacts import service as artifacts_service
 from app.datasets import service
 from app.datasets.exceptions import InvalidUpload
 from app.datasets.models import Dataset
@@ -15,8 +16,13 @@ from app.datasets.schemas import ColumnRead, DatasetList, DatasetRead, SchemaVer
 from app.datasets.upload import StagedUpload, receive_upload
 from app.db import get_session
 from app.engine.schema import TableSchema
+from app.jobs import service as jobs_service
+from app.jobs.exceptions import NoRelease
+from app.jobs.schemas import CurrentRelease, JobPolicy
 from app.ledger import service as ledger_service
 from app.ledger.schemas import BudgetSummary
+from app.reports import service as reports_service
+from app.reports.schemas import VerdictSummary
 
 router = APIRouter(prefix="/datasets", tags=["datasets"])
 
@@ -165,6 +171,27 @@ def list_dataset_schemas(dataset_id: str, session: SessionDep) -> SchemaVersionL
             )
             for s in dataset.schemas
         ]
+    )
+
+
+@router.get("/{dataset_id}/current-release", response_model=CurrentRelease, name="get_current_release")
+def get_current_release(dataset_id: str, session: SessionDep) -> CurrentRelease:
+    """The dataset's current release: the newest job that passed its gates (404 no_release if none)."""
+    dataset = service.get_dataset(session=session, dataset_id=dataset_id)
+    job = jobs_service.current_release(session=session, dataset_id=dataset.id)
+    artifact = artifacts_service.artifact_for_job(session=session, job_id=job.id)
+    if artifact is None:
+        raise NoRelease(f"dataset {dataset.id}: its released job {job.id} has no artifact")
+    verdict = reports_service.summary(reports_service.find_report(session=session, job_id=job.id))
+    return CurrentRelease(
+        dataset_id=dataset.id,
+        job_id=job.id,
+        artifact_id=artifact.id,
+        released_at=job.finished_at,
+        policy=JobPolicy.of(job),
+        verdict=VerdictSummary.model_validate(verdict) if verdict else None,
+        manifest_url=f"/v1/artifacts/{artifact.id}",
+        data_url=f"/v1/artifacts/{artifact.id}/data",
     )
 
 

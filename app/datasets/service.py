@@ -140,6 +140,11 @@ def schema_version(dataset: Dataset, version: int | None = None) -> DatasetSchem
     raise DatasetNotFound(f"dataset {dataset.id} has no schema version {wanted}")
 
 
+def schema_for(dataset: Dataset, version: int | None = None) -> TableSchema:
+    """The dataset's schema (its current version unless ``version`` is given), parsed."""
+    return TableSchema.from_dict(schema_version(dataset, version).document)
+
+
 def add_schema_version(
     *, session: Session, settings: Settings, dataset_id: str, document: dict[str, Any]
 ) -> Dataset:

@@ -36,3 +36,32 @@ class EngineNotDP(AppError):
     status_code = 422
     code = "engine_not_dp"
     title = "Engine gives no differential-privacy guarantee"
+
+
+class PolicyModeMismatch(AppError):
+    status_code = 422
+    code = "policy_mode_mismatch"
+    title = "Policy written for another deployment mode"
+
+
+class InvalidRareClass(AppError):
+    status_code = 422
+    code = "invalid_rare_class"
+    title = "Invalid rare class for hybrid-split mode"
+
+
+class ModeNotSupported(AppError):
+    status_code = 422
+    code = "mode_not_supported"
+    title = "Deployment mode not supported for this request"
+
+
+class InvalidValidationRoles(AppError):
+    status_code = 422
+    code = "invalid_validation_roles"
+    title = "Invalid validation roles"
+
+
+class NoRelease(NotFound):
+    code = "no_release"
+    title = "No release yet"

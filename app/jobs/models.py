@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, CheckConstraint, Float, ForeignKey, Integer, String
+from sqlalchemy import JSON, BigInteger, Boolean, CheckConstraint, Float, ForeignKey, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, utcnow
@@ -14,6 +14,7 @@ from app.db_types import UTCDateTime, new_id
 STATUSES = ("queued", "running", "validating", "released", "rejected", "failed", "cancelled")
 ACTIVE_STATUSES = ("queued", "running", "validating")
 FINAL_STATUSES = ("released", "rejected", "failed", "cancelled")
+MODES = ("dev-only", "hybrid-split", "production-substitute")
 
 
 class Job(Base):
@@ -32,8 +33,22 @@ class Job(Base):
     rho: Mapped[float] = mapped_column(Float)
     rows: Mapped[int] = mapped_column(BigInteger)
     seed: Mapped[int | None] = mapped_column(BigInteger)
+    # Deployment mode (MODES); it picks the default policy and what engines may run.
+    mode: Mapped[str] = mapped_column(String(32), default="dev-only")
+    allow_non_dp: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    trust_inferred_domain: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # The validation policy resolved when the job was created: name, version, digest, and a snapshot
+    # of the flat policy ({"resolved", "lineage"}) so the gates applied are the ones recorded.
     policy: Mapped[str | None] = mapped_column(String(200))
-    mode: Mapped[str] = mapped_column(String(32), default="standard")
+    policy_version: Mapped[int | None] = mapped_column(Integer)
+    policy_digest: Mapped[str | None] = mapped_column(String(64))
+    policy_snapshot: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # hybrid-split: the target class sampled conditionally as rare-event replicates
+    rare_class: Mapped[str | None] = mapped_column(String(200))
+    # analysis roles for the gates the schema cannot say (positive label, treated value, ...)
+    validation_roles: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # how the real rows were split into fit and holdout parts (held-out rows by index hash only)
+    lineage: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(16), default="queued", index=True)
     progress: Mapped[float] = mapped_column(Float, default=0.0)
     stage: Mapped[str | None] = mapped_column(String(32))

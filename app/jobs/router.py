@@ -11,8 +11,10 @@ from app.artifacts import service as artifacts_service
 from app.db import get_session
 from app.jobs import service
 from app.jobs.models import Job
-from app.jobs.schemas import JobBudget, JobCreate, JobError, JobList, JobRead, JobStatus
+from app.jobs.schemas import JobBudget, JobCreate, JobError, JobList, JobPolicy, JobRead, JobStatus
 from app.ledger import service as ledger_service
+from app.reports import service as reports_service
+from app.reports.schemas import VerdictSummary
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
 
@@ -21,6 +23,7 @@ SessionDep = Annotated[Session, Depends(get_session)]
 
 def to_read(session: Session, job: Job) -> JobRead:
     artifact = artifacts_service.artifact_for_job(session=session, job_id=job.id)
+    verdict = reports_service.summary(reports_service.find_report(session=session, job_id=job.id))
     return JobRead(
         id=job.id,
         dataset_id=job.dataset_id,
@@ -31,8 +34,12 @@ def to_read(session: Session, job: Job) -> JobRead:
         rho=job.rho,
         rows=job.rows,
         seed=job.seed,
-        policy=job.policy,
         mode=job.mode,
+        allow_non_dp=job.allow_non_dp,
+        trust_inferred_domain=job.trust_inferred_domain,
+        rare_class=job.rare_class,
+        validation_roles=job.validation_roles,
+        policy=JobPolicy.of(job),
         status=job.status,
         progress=job.progress,
         stage=job.stage,
@@ -40,7 +47,9 @@ def to_read(session: Session, job: Job) -> JobRead:
         attempts=job.attempts,
         budget=JobBudget(**ledger_service.job_budget(session=session, job_id=job.id)),
         error=JobError(code=job.error_code, message=job.error_message or "") if job.error_code else None,
+        verdict=VerdictSummary.model_validate(verdict) if verdict else None,
         artifact_id=artifact.id if artifact else None,
+        holdout=job.lineage,
         timings=job.timings or {},
         created_at=job.created_at,
         started_at=job.started_at,

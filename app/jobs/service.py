@@ -9,10 +9,13 @@ whatever happens next. The ledger's unique (job_id, kind) key makes settling twi
 from __future__ import annotations
 
 import logging
+import shutil
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -27,22 +30,30 @@ from app.datasets import service as datasets_service
 from app.db import after_commit, session_scope, utcnow
 from app.engine import errors as engine_errors
 from app.errors import AppError
+from app.jobs import gating, holdout
 from app.jobs.exceptions import (
     EngineNotAvailable,
     EngineNotDP,
     IdempotencyConflict,
+    InvalidRareClass,
+    InvalidValidationRoles,
     JobNotCancellable,
     JobNotFound,
+    ModeNotSupported,
+    NoRelease,
+    PolicyModeMismatch,
     RowsAboveLimit,
 )
 from app.jobs.models import ACTIVE_STATUSES, FINAL_STATUSES, Job
 from app.jobs.schemas import JobCreate
 from app.ledger import service as ledger_service
 from app.ledger.exceptions import BudgetExhausted
+from app.policies import service as policies_service
+from app.reports import service as reports_service
 
 log = logging.getLogger(__name__)
 
-ENGINE_PROGRESS_SHARE = 90.0  # percent of the bar the engine fills; validation and storing do the rest
+ENGINE_PROGRESS_SHARE = 90.0  # percent of the bar the split and engine fill; the gates and storing do the rest
 PROGRESS_WRITE_SECONDS = 1.0
 
 
@@ -67,7 +78,7 @@ def create_job(
     request: JobCreate,
     idempotency_key: str | None,
 ) -> tuple[Job, bool]:
-    """Validate, reserve the budget and queue a job; returns (job, created).
+    """Validate, resolve the policy, reserve the budget and queue a job; returns (job, created).
 
     The same Idempotency-Key with the same body returns the first job (created=False); with a
     different body it raises IdempotencyConflict. Nothing is written when a check fails.
@@ -79,18 +90,20 @@ def create_job(
             return existing, False
 
     dataset = datasets_service.get_active_dataset(session=session, dataset_id=request.dataset_id)
-    if request.engine not in available_engines():
-        raise EngineNotAvailable(
-            f"engine {request.engine!r} is not installed here; available: {', '.join(available_engines())}"
-        )
+    mode = request.mode or settings.default_mode
+    _check_engine(request, mode)
     rows = request.rows if request.rows is not None else dataset.rows
     if rows > settings.max_rows:
         raise RowsAboveLimit(f"rows must be at most {settings.max_rows}, got {rows}")
-    delta = (
-        request.delta
-        if request.delta is not None
-        else ledger_service.budget_delta(session=session, dataset_id=dataset.id)
-    )
+    schema = datasets_service.schema_for(dataset)
+    rare_class = _check_hybrid(request, mode, schema)
+    roles = request.validation_roles.model_dump(exclude_none=True) if request.validation_roles else None
+    try:
+        gating.check_roles(schema, roles, rare_class)
+    except gating.MetadataError as exc:
+        raise InvalidValidationRoles(str(exc)) from None
+    policy = _resolve_policy(session, request.policy, mode)
+    delta = request.delta if request.delta is not None else ledger_service.budget_delta(session=session, dataset_id=dataset.id)
     epsilon, rho = _cost(session, request=request, dataset_id=dataset.id, delta=delta)
 
     job = Job(
@@ -102,8 +115,15 @@ def create_job(
         rho=rho,
         rows=rows,
         seed=request.seed,
-        policy=request.policy,
-        mode=request.mode,
+        mode=mode,
+        allow_non_dp=request.allow_non_dp,
+        trust_inferred_domain=request.trust_inferred_domain,
+        policy=policy.name,
+        policy_version=policy.version,
+        policy_digest=policy.digest,
+        policy_snapshot={"resolved": policy.resolved, "lineage": policy.lineage},
+        rare_class=rare_class,
+        validation_roles=roles,
         status="queued",
         progress=0.0,
         timings={},
@@ -122,27 +142,73 @@ def create_job(
         if existing is None:
             raise
         return existing, False
-    ledger_service.reserve(
-        session=session, dataset_id=dataset.id, job_id=job.id, rho=rho, epsilon=epsilon, delta=delta
-    )
+    ledger_service.reserve(session=session, dataset_id=dataset.id, job_id=job.id, rho=rho, epsilon=epsilon, delta=delta)
     job_id = job.id
     after_commit(session, lambda: dispatcher.dispatch(job_id))
     after_commit(session, lambda: metrics.JOBS.labels(status="queued").inc())
     return job, True
 
 
-def _cost(session: Session, *, request: JobCreate, dataset_id: str, delta: float) -> tuple[float, float]:
-    """(epsilon, rho) the job reserves. A non-DP engine has no finite privacy cost, so it may run only
-    when asked for explicitly (mode non_dp) and then takes everything that remains."""
+def _check_engine(request: JobCreate, mode: str) -> None:
+    """A known engine, installed, and DP unless the request allows otherwise (never in production)."""
     dp = request.engine == DP_ENGINE
-    if not dp and request.mode != "non_dp":
+    if not dp and mode == "production-substitute" and request.engine in _engine_api().ENGINES:
         raise EngineNotDP(
-            f"engine {request.engine!r} gives no differential-privacy guarantee; pass mode 'non_dp' to run it"
+            f"production-substitute mode allows DP engines only ({DP_ENGINE}); {request.engine!r} gives no"
+            " differential-privacy guarantee"
+        )
+    if request.engine not in available_engines():
+        raise EngineNotAvailable(f"engine {request.engine!r} is not installed here; available: {', '.join(available_engines())}")
+    if not dp and not request.allow_non_dp:
+        raise EngineNotDP(
+            f"engine {request.engine!r} gives no differential-privacy guarantee; pass allow_non_dp: true to run it"
             " anyway, which spends the dataset's whole remaining budget"
         )
-    if dp and request.mode == "non_dp":
-        raise EngineNotDP(f"mode 'non_dp' is for engines without a DP guarantee, not {DP_ENGINE!r}")
-    if dp:
+    if dp and request.allow_non_dp:
+        raise EngineNotDP(f"allow_non_dp is for engines without a DP guarantee, not {DP_ENGINE!r}")
+
+
+def _check_hybrid(request: JobCreate, mode: str, schema: Any) -> str | None:
+    """hybrid-split replicates one class of a declared categorical target: check it is one."""
+    if mode != "hybrid-split":
+        if request.rare_class is not None:
+            raise InvalidRareClass("rare_class is only used in hybrid-split mode")
+        return None
+    if request.engine != DP_ENGINE:
+        raise ModeNotSupported(
+            f"hybrid-split samples rare-class replicates conditionally, which only the {DP_ENGINE} engine does"
+        )
+    target = holdout.stratify_column(schema)
+    if target is None or not schema.column(target).modeled:
+        raise InvalidRareClass("hybrid-split needs a modeled categorical target declared in the dataset's schema")
+    if request.rare_class is None:
+        raise InvalidRareClass(f"hybrid-split needs rare_class: the class of target {target!r} to replicate")
+    domain = schema.column(target).domain
+    categories = [str(c) for c in domain.categories] if domain is not None and domain.categories else None
+    if categories is not None and request.rare_class not in categories:
+        raise InvalidRareClass(f"{request.rare_class!r} is not a class of target {target!r} (one of: {', '.join(categories)})")
+    return request.rare_class
+
+
+def _resolve_policy(session: Session, reference: str | None, mode: str) -> policies_service.ResolvedPolicy:
+    """The job's policy: the one named, or the mode's default; it must suit the mode."""
+    if reference is None:
+        return policies_service.default_for_mode(session=session, mode=mode)
+    policy = policies_service.resolve(session=session, reference=reference)
+    if mode == "production-substitute" and policy.mode != "production-substitute":
+        raise PolicyModeMismatch(
+            f"production-substitute jobs need a policy written for that mode (one that extends"
+            f" production-substitute); {policy.reference} is for {policy.mode or 'any mode'}"
+        )
+    if policy.mode is not None and policy.mode != mode:
+        raise PolicyModeMismatch(f"policy {policy.reference} is written for {policy.mode} mode, the job is {mode}")
+    return policy
+
+
+def _cost(session: Session, *, request: JobCreate, dataset_id: str, delta: float) -> tuple[float, float]:
+    """(epsilon, rho) the job reserves. A non-DP engine has no finite privacy cost, so it takes
+    everything that remains (it runs only with allow_non_dp, checked before)."""
+    if request.engine == DP_ENGINE:
         return request.epsilon, ledger_service.to_rho(epsilon=request.epsilon, delta=delta)
     left = ledger_service.remaining(session=session, dataset_id=dataset_id)
     if left["rho"] <= 0:
@@ -164,9 +230,7 @@ def get_job(*, session: Session, job_id: str) -> Job:
     return job
 
 
-def list_jobs(
-    *, session: Session, dataset_id: str | None, status: str | None, limit: int, offset: int
-) -> tuple[list[Job], int]:
+def list_jobs(*, session: Session, dataset_id: str | None, status: str | None, limit: int, offset: int) -> tuple[list[Job], int]:
     query = select(Job)
     if dataset_id is not None:
         query = query.where(Job.dataset_id == dataset_id)
@@ -177,13 +241,25 @@ def list_jobs(
     return list(items), total
 
 
+def current_release(*, session: Session, dataset_id: str) -> Job:
+    """The dataset's current release: its newest (by request) job that passed its gates and was released.
+
+    It only ever moves forward to a released job: a rejected, failed or cancelled job never becomes
+    current, so a later release that fails its gates leaves the previous one in place.
+    """
+    job = session.scalars(
+        select(Job)
+        .where(Job.dataset_id == dataset_id, Job.status == "released")
+        .order_by(Job.created_at.desc(), Job.id.desc())
+        .limit(1)
+    ).first()
+    if job is None:
+        raise NoRelease(f"dataset {dataset_id} has no released job yet")
+    return job
+
+
 def count_active(*, session: Session, dataset_id: str) -> int:
-    return (
-        session.scalar(
-            select(func.count()).where(Job.dataset_id == dataset_id, Job.status.in_(ACTIVE_STATUSES))
-        )
-        or 0
-    )
+    return session.scalar(select(func.count()).where(Job.dataset_id == dataset_id, Job.status.in_(ACTIVE_STATUSES))) or 0
 
 
 def cancel_job(*, session: Session, job_id: str) -> Job:
@@ -201,9 +277,7 @@ def cancel_job(*, session: Session, job_id: str) -> Job:
     return get_job(session=session, job_id=job_id)
 
 
-def _transition(
-    session: Session, job_id: str, from_statuses: tuple[str, ...], to: str, **values: Any
-) -> bool:
+def _transition(session: Session, job_id: str, from_statuses: tuple[str, ...], to: str, **values: Any) -> bool:
     """Move a job only if it is still in one of ``from_statuses`` (and matches extra guards)."""
     guards = values.pop("_guards", ())
     row = session.execute(
@@ -246,9 +320,7 @@ class _Runner:
         self._stage: str | None = None
         self._last_write = 0.0
         self._stop = threading.Event()
-        self._beat = threading.Thread(
-            target=self._heartbeat, name=f"pwsim-heartbeat-{job_id[:8]}", daemon=True
-        )
+        self._beat = threading.Thread(target=self._heartbeat, name=f"pwsim-heartbeat-{job_id[:8]}", daemon=True)
 
     @property
     def mine(self) -> tuple[Any, ...]:
@@ -334,14 +406,15 @@ def claim(*, session: Session, job_id: str, worker: str, settings: Settings) -> 
     return None if row is None else row.attempts
 
 
-def run_job(
-    *, session_factory: sessionmaker[Session], settings: Settings, signer: Any, job_id: str, worker: str
-) -> str | None:
+def run_job(*, session_factory: sessionmaker[Session], settings: Settings, signer: Any, job_id: str, worker: str) -> str | None:
     """Run one job to a final status; the same call serves the thread pool and the Celery task.
 
-    It commits several short transactions (claim, progress, result) rather than one, because the
-    job's progress and lease must be visible while the engine runs. A job that is not queued any
-    more (a redelivered message, a cancelled job) is left alone: returns None.
+    Stages: split the real rows into fit and holdout parts (no noise yet), synthesize from the fit
+    part only, run the policy's gates (``validating``), then store the release (``released``) or
+    its rejection (``rejected``: report and signed manifest kept, data never stored). It commits
+    several short transactions rather than one, because the job's progress and lease must be
+    visible while it runs. A job that is not queued any more (a redelivered message, a cancelled
+    job) is left alone: returns None.
     """
     t0 = time.monotonic()
     with session_scope(session_factory) as session:
@@ -350,17 +423,18 @@ def run_job(
             log.info("job %s: not queued any more, skipping", job_id)
             return None
         job = get_job(session=session, job_id=job_id)
+        if job.policy_snapshot is None:
+            _adopt_default_policy(session, job)
         params = _parameters(job)
         spec = {
             "dataset_id": job.dataset_id,
             "schema_version": job.schema_version,
-            "queued_s": round((job.started_at - job.created_at).total_seconds(), 3)
-            if job.started_at
-            else None,
+            "queued_s": round((job.started_at - job.created_at).total_seconds(), 3) if job.started_at else None,
         }
     metrics.JOBS.labels(status="running").inc()
     runner = _Runner(session_factory, settings, job_id, attempt)
     timings: dict[str, Any] = {"queued_s": spec["queued_s"]}
+    work_dir = settings.work_dir / job_id
 
     def fail(code: str, message: str, *, status: str = "failed") -> str | None:
         charge = runner.noise_drawn
@@ -376,7 +450,7 @@ def run_job(
             timings=timings,
         )
 
-    # The heartbeat keeps the lease alive from the claim to the final status (engine, gates, storing).
+    # The heartbeat keeps the lease alive from the claim to the final status (split, engine, gates, storing).
     with runner:
         try:
             with session_scope(session_factory) as session:
@@ -393,115 +467,241 @@ def run_job(
             log.exception("job %s: loading its dataset failed", job_id)
             return fail("dataset_unavailable", "the dataset could not be loaded")
 
-        t_engine = time.monotonic()
         try:
-            engine = _engine_api()
-            runner.noise_stages = engine.NOISE_STAGES
-            result = engine.synthesize(
-                path,
-                schema,
-                epsilon=params["epsilon"],
-                delta=params["delta"],
-                rows=params["rows"],
-                seed=params["seed"],
-                engine=params["engine"],
-                trust_inferred_domain=params["mode"] == "trust_inferred_domain",
-                progress=runner.progress,
+            return _run_claimed(
+                session_factory,
+                settings,
+                signer,
+                runner,
+                job_id,
+                attempt,
+                params,
+                spec,
+                timings,
+                t0,
+                dataset_sha256=dataset_sha256,
+                path=path,
+                schema=schema,
+                work_dir=work_dir,
+                fail=fail,
             )
-        except JobLost:
-            log.warning("job %s: lost its lease to the reaper; stopping", job_id)
-            return None
-        except JobCancelled:
-            return fail("cancelled", "cancelled by request", status="cancelled")
-        except engine_errors.SynthesisFailed as exc:
-            runner.noise_drawn = True
-            return fail("synthesis_failed", str(exc))
-        except engine_errors.EngineError as exc:
-            return fail(_engine_error_code(exc), str(exc))
-        except Exception as exc:
-            log.exception("job %s: engine crashed", job_id)
-            return fail("internal_error", f"the engine stopped unexpectedly: {type(exc).__name__}")
-        timings["engine_s"] = round(time.monotonic() - t_engine, 3)
-        timings["engine"] = dict(result.timings)
-        runner.noise_drawn = True  # a finished synthesis has drawn all its noise
+        finally:
+            shutil.rmtree(work_dir, ignore_errors=True)
 
-        # Validation gates seam: the policy library (app.validation) is wired in here; until then a
-        # job passes straight through "validating".
-        t_validate = time.monotonic()
-        with session_scope(session_factory) as session:
-            moved = _transition(
+
+def _run_claimed(
+    factory: sessionmaker[Session],
+    settings: Settings,
+    signer: Any,
+    runner: _Runner,
+    job_id: str,
+    attempt: int,
+    params: dict[str, Any],
+    spec: dict[str, Any],
+    timings: dict[str, Any],
+    t0: float,
+    *,
+    dataset_sha256: str,
+    path: Path,
+    schema: Any,
+    work_dir: Path,
+    fail: Callable[..., str | None],
+) -> str | None:
+    """split -> engine -> gates -> store, for a job this runner owns."""
+    seed = params["split_seed"]
+    t_split = time.monotonic()
+    try:
+        runner.progress(0.0, "split")
+        shutil.rmtree(work_dir, ignore_errors=True)  # a previous attempt's leftovers
+        prepared = holdout.split_source(
+            source=path,
+            schema=schema,
+            work_dir=work_dir,
+            fraction=settings.holdout_fraction,
+            seed=seed,
+            max_rows=settings.validation_max_rows,
+        )
+    except (JobLost, JobCancelled) as exc:
+        return _stopped(factory, job_id, attempt, exc, fail)
+    except engine_errors.EngineError as exc:
+        return fail(_engine_error_code(exc), str(exc))
+    except Exception as exc:
+        log.exception("job %s: splitting the data failed", job_id)
+        return fail("internal_error", f"splitting the data failed: {type(exc).__name__}")
+    timings["split_s"] = round(time.monotonic() - t_split, 3)
+    _record(factory, job_id, attempt, lineage=prepared.lineage)
+
+    t_engine = time.monotonic()
+    try:
+        engine = _engine_api()
+        runner.noise_stages = engine.NOISE_STAGES
+        result = engine.synthesize(
+            prepared.fit_path,  # the fit part only: the holdout never reaches the engine
+            schema,
+            epsilon=params["epsilon"],
+            delta=params["delta"],
+            rows=params["rows"],
+            seed=params["seed"],
+            engine=params["engine"],
+            trust_inferred_domain=params["trust_inferred_domain"],
+            conditions={schema.target: params["rare_class"]} if params["rare_class"] is not None else None,
+            progress=runner.progress,
+        )
+    except (JobLost, JobCancelled) as exc:
+        return _stopped(factory, job_id, attempt, exc, fail)
+    except engine_errors.SynthesisFailed as exc:
+        runner.noise_drawn = True
+        return fail("synthesis_failed", str(exc))
+    except engine_errors.EngineError as exc:
+        return fail(_engine_error_code(exc), str(exc))
+    except Exception as exc:
+        log.exception("job %s: engine crashed", job_id)
+        return fail("internal_error", f"the engine stopped unexpectedly: {type(exc).__name__}")
+    timings["engine_s"] = round(time.monotonic() - t_engine, 3)
+    timings["engine"] = dict(result.timings)
+    runner.noise_drawn = True  # a finished synthesis has drawn all its noise
+
+    t_validate = time.monotonic()
+    with session_scope(factory) as session:
+        moved = _transition(
+            session,
+            job_id,
+            ("running",),
+            "validating",
+            progress=ENGINE_PROGRESS_SHARE,
+            stage="validating",
+            _guards=runner.mine,
+        )
+    if not moved:
+        return _after_lost_or_cancelled(factory, job_id, attempt, fail)
+    try:
+        verdict = gating.run_gates(
+            train=prepared.train,
+            holdout=prepared.holdout,
+            synthetic=result.data,
+            schema=schema,
+            snapshot=params["policy_snapshot"],
+            roles=params["validation_roles"],
+            rare_class=params["rare_class"],
+            seed=seed,
+            release=result.summary(),
+            max_rows=settings.validation_max_rows,
+            threads=settings.validation_threads,
+        ).to_dict()
+    except Exception as exc:  # the noise was drawn: a release that cannot be judged is not released
+        log.exception("job %s: the validation gates could not run", job_id)
+        return fail("validation_error", f"the validation gates could not run: {type(exc).__name__}: {exc}")
+    timings["validate_s"] = round(time.monotonic() - t_validate, 3)
+
+    final = "released" if verdict["passed"] else "rejected"
+    validation = {
+        "policy": {k: verdict["policy"][k] for k in ("name", "version", "digest", "mode", "use_case", "lineage")},
+        "verdict": {
+            k: verdict[k] for k in ("passed", "decision", "message", "failed_gates", "advisory_failures", "skipped_gates")
+        },
+        "rows": verdict["rows"],
+    }
+    t_store = time.monotonic()
+    try:
+        with session_scope(factory) as session:
+            if not _transition(
                 session,
                 job_id,
-                ("running",),
-                "validating",
-                progress=ENGINE_PROGRESS_SHARE,
-                stage="validating",
-                _guards=runner.mine,
+                ("validating",),
+                final,
+                progress=100.0,
+                stage="done",
+                finished_at=utcnow(),
+                lease_expires_at=None,
+                error_code=None if verdict["passed"] else "gate_failed",
+                error_message=None if verdict["passed"] else verdict["message"][:2000],
+                _guards=(*runner.mine, Job.cancel_requested.is_(False)),
+            ):
+                raise JobLost(job_id)
+            reports_service.store_report(
+                session=session,
+                job_id=job_id,
+                dataset_id=spec["dataset_id"],
+                verdict=verdict,
+                holdout=prepared.lineage,
             )
-        if not moved:
-            return _after_lost_or_cancelled(session_factory, job_id, attempt, fail)
-        report = validate_release(result=result, policy=params["policy"])
-        timings["validate_s"] = round(time.monotonic() - t_validate, 3)
-        if report is not None and not report.get("passed", True):
-            return fail(
-                "gate_failed",
-                report.get("message", "the release failed its validation gates"),
-                status="rejected",
+            charged = {"rho": params["rho"], "epsilon": params["epsilon"], "delta": params["delta"]}
+            artifacts_service.create_artifact(
+                session=session,
+                settings=settings,
+                signer=signer,
+                job_id=job_id,
+                dataset_id=spec["dataset_id"],
+                dataset_sha256=dataset_sha256,
+                schema_version=spec["schema_version"],
+                parameters={k: params[k] for k in MANIFEST_PARAMETERS},
+                charged=charged,
+                result=result,
+                validation=validation,
+                lineage={"holdout": prepared.lineage},
+                status=final,
             )
-
-        t_store = time.monotonic()
-        try:
-            with session_scope(session_factory) as session:
-                if not _transition(
-                    session,
-                    job_id,
-                    ("validating",),
-                    "released",
-                    progress=100.0,
-                    stage="done",
-                    finished_at=utcnow(),
-                    lease_expires_at=None,
-                    _guards=(*runner.mine, Job.cancel_requested.is_(False)),
-                ):
-                    raise JobLost(job_id)
-                charged = {"rho": params["rho"], "epsilon": params["epsilon"], "delta": params["delta"]}
-                artifacts_service.create_artifact(
-                    session=session,
-                    settings=settings,
-                    signer=signer,
-                    job_id=job_id,
-                    dataset_id=spec["dataset_id"],
-                    dataset_sha256=dataset_sha256,
-                    schema_version=spec["schema_version"],
-                    parameters={
-                        k: params[k] for k in ("engine", "epsilon", "delta", "rows", "seed", "policy", "mode")
-                    },
-                    charged=charged,
-                    result=result,
-                    validation=report,
-                )
-                ledger_service.charge(
-                    session=session, job_id=job_id, reason="released", engine_rho=result.rho
-                )
-                timings["store_s"] = round(time.monotonic() - t_store, 3)
-                timings["total_s"] = round(time.monotonic() - t0, 3)
-                session.execute(
-                    update(Job)
-                    .where(Job.id == job_id)
-                    .values(timings=timings, result_summary=_summary(result))
-                )
-        except JobLost:
-            return _after_lost_or_cancelled(session_factory, job_id, attempt, fail)
-        except Exception as exc:
-            log.exception("job %s: storing the release failed", job_id)
-            return fail("internal_error", f"storing the release failed: {type(exc).__name__}")
-        metrics.JOBS.labels(status="released").inc()
-        return "released"
+            # Released or rejected, the noise was drawn: the reservation becomes a charge.
+            ledger_service.charge(
+                session=session,
+                job_id=job_id,
+                reason=final if verdict["passed"] else "gate_failed",
+                engine_rho=result.rho,
+            )
+            timings["store_s"] = round(time.monotonic() - t_store, 3)
+            timings["total_s"] = round(time.monotonic() - t0, 3)
+            session.execute(update(Job).where(Job.id == job_id).values(timings=timings, result_summary=_summary(result)))
+    except JobLost:
+        return _after_lost_or_cancelled(factory, job_id, attempt, fail)
+    except Exception as exc:
+        log.exception("job %s: storing the release failed", job_id)
+        return fail("internal_error", f"storing the release failed: {type(exc).__name__}")
+    metrics.JOBS.labels(status=final).inc()
+    return final
 
 
-def _after_lost_or_cancelled(
-    factory: sessionmaker[Session], job_id: str, attempt: int, fail: Callable
-) -> str | None:
+MANIFEST_PARAMETERS = (
+    "engine",
+    "epsilon",
+    "delta",
+    "rows",
+    "seed",
+    "mode",
+    "allow_non_dp",
+    "trust_inferred_domain",
+    "rare_class",
+    "validation_roles",
+    "policy",
+)
+
+
+def _adopt_default_policy(session: Session, job: Job) -> None:
+    """A job queued before policies existed gets its mode's default policy, recorded like any other."""
+    policy = policies_service.default_for_mode(session=session, mode=job.mode)
+    job.policy, job.policy_version, job.policy_digest = policy.name, policy.version, policy.digest
+    job.policy_snapshot = {"resolved": policy.resolved, "lineage": policy.lineage}
+    session.flush()
+
+
+def _stopped(factory: sessionmaker[Session], job_id: str, attempt: int, exc: Exception, fail: Callable) -> str | None:
+    if isinstance(exc, JobLost):
+        log.warning("job %s: lost its lease to the reaper; stopping", job_id)
+        return None
+    return fail("cancelled", "cancelled by request", status="cancelled")
+
+
+def _record(factory: sessionmaker[Session], job_id: str, attempt: int, **values: Any) -> None:
+    """Write facts about this run (e.g. the split's lineage) while the runner still owns the job."""
+    with session_scope(factory) as session:
+        session.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.attempts == attempt)
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+
+
+def _after_lost_or_cancelled(factory: sessionmaker[Session], job_id: str, attempt: int, fail: Callable) -> str | None:
     with session_scope(factory) as session:
         job = get_job(session=session, job_id=job_id)
         mine = job.attempts == attempt and job.status in ("running", "validating")
@@ -509,15 +709,6 @@ def _after_lost_or_cancelled(
     if mine and cancelled:
         return fail("cancelled", "cancelled by request", status="cancelled")
     log.warning("job %s: no longer owned by this runner; stopping", job_id)
-    return None
-
-
-def validate_release(*, result: Any, policy: str | None) -> dict[str, Any] | None:
-    """The validation seam: evaluate the policy's gates on the release. None = no gates configured.
-
-    Returns a JSON-ready report with ``passed`` (bool) and ``message``; a failed report rejects the
-    job (its budget is charged: the noise was drawn).
-    """
     return None
 
 
@@ -576,21 +767,30 @@ def _parameters(job: Job) -> dict[str, Any]:
         "rho": job.rho,
         "rows": job.rows,
         "seed": job.seed,
-        "policy": job.policy,
         "mode": job.mode,
+        "allow_non_dp": job.allow_non_dp,
+        "trust_inferred_domain": job.trust_inferred_domain,
+        "rare_class": job.rare_class,
+        "validation_roles": job.validation_roles,
+        "policy": {"name": job.policy, "version": job.policy_version, "digest": job.policy_digest},
+        "policy_snapshot": job.policy_snapshot,
+        "split_seed": split_seed(job),
     }
+
+
+def split_seed(job: Job) -> int:
+    """The seed of the job's holdout split and gates: its own seed, else one derived from its id
+    (so a re-run after a lost worker splits the same way)."""
+    if job.seed is not None:
+        return int(job.seed)
+    return int(uuid.UUID(job.id).int % (2**63))
 
 
 def _summary(result: Any) -> dict[str, Any]:
     from app.artifacts.manifest import jsonable
 
     summary = result.summary()
-    return jsonable(
-        {
-            k: summary[k]
-            for k in ("engine", "engine_version", "dp", "epsilon", "delta", "rho", "rows", "warnings")
-        }
-    )
+    return jsonable({k: summary[k] for k in ("engine", "engine_version", "dp", "epsilon", "delta", "rho", "rows", "warnings")})
 
 
 # --- the reaper ----------------------------------------------------------------------------------
@@ -650,9 +850,7 @@ def reap_expired(*, session: Session, settings: Settings, dispatcher: Any) -> li
     return done
 
 
-def _redispatch_stale_queued(
-    session: Session, *, settings: Settings, dispatcher: Any, now: Any
-) -> list[tuple[str, str]]:
+def _redispatch_stale_queued(session: Session, *, settings: Settings, dispatcher: Any, now: Any) -> list[tuple[str, str]]:
     """Send again jobs still queued a lease after their last dispatch. A duplicate message is harmless:
     only one runner can claim the job."""
     cutoff = now - timedelta(seconds=settings.job_lease_seconds)
@@ -687,9 +885,7 @@ def requeue_orphans(*, session: Session, dispatcher: Any) -> int:
 class Reaper:
     """A daemon thread that calls :func:`reap_expired` every ``reaper_interval_seconds``."""
 
-    def __init__(
-        self, *, session_factory: sessionmaker[Session], settings: Settings, dispatcher: Any
-    ) -> None:
+    def __init__(self, *, session_factory: sessionmaker[Session], settings: Settings, dispatcher: Any) -> None:
         self.factory, self.settings, self.dispatcher = session_factory, settings, dispatcher
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="pwsim-reaper", daemon=True)

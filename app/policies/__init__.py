@@ -1,0 +1,1 @@
+"""Validation policies as code: uploaded, immutable, versioned documents beside the built-in ones."""
