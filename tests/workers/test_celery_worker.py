@@ -125,6 +125,23 @@ def test_job_runs_on_celery_worker(client, worker, tmp_path):
     data.write_bytes(client.get(f"/v1/artifacts/{artifact['id']}/data").content)
     assert verify_files(data, artifact, client.get("/v1/signing-keys/current.pem").content) == []
     assert done["budget"]["charged"] == pytest.approx(done["rho"])
+    assert done["verdict"]["passed"] and client.get(f"/v1/jobs/{done['id']}/report").status_code == 200
+
+    # the worker applies the job's policy too: an impossible gate rejects, the report names it
+    impossible = {
+        "name": "impossible",
+        "version": 1,
+        "extends": "dev-only",
+        "gates": [{"id": "tvd-below-zero", "metric": "columns.tvd_max", "comparison": "<", "threshold": 0}],
+    }
+    assert client.post("/v1/policies", json=impossible).status_code == 201
+    job = client.post("/v1/jobs", json={"dataset_id": ds["id"], "epsilon": 0.5, "rows": 30, "seed": 3, "policy": "impossible"})
+    rejected = wait_for_job(client, job.json()["id"], timeout=120)
+    assert rejected["status"] == "rejected", (rejected["error"], worker.log.read_text()[-3000:])
+    assert rejected["verdict"]["failed_gates"] == ["tvd-below-zero"]
+    assert rejected["budget"]["charged"] == pytest.approx(rejected["rho"])
+    assert client.get(f"/v1/artifacts/{rejected['artifact_id']}/data").status_code == 403
+    assert client.get(f"/v1/datasets/{ds['id']}/current-release").json()["job_id"] == done["id"]
 
 
 def test_queued_job_survives_worker_death(client, stack, tmp_path):
@@ -150,12 +167,8 @@ def test_worker_killed_mid_job_is_reaped(client, stack, tmp_path, adult_csv):
         epsilon=4,
     )
     victim = Worker(stack, tmp_path / "victim.log")
-    job = client.post(
-        "/v1/jobs", json={"dataset_id": ds["id"], "epsilon": 1, "rows": 1_000_000, "seed": 1}
-    ).json()
-    running = wait_for_job(
-        client, job["id"], statuses=("running", "validating", "released", "failed"), timeout=120
-    )
+    job = client.post("/v1/jobs", json={"dataset_id": ds["id"], "epsilon": 1, "rows": 1_000_000, "seed": 1}).json()
+    running = wait_for_job(client, job["id"], statuses=("running", "validating", "released", "failed"), timeout=120)
     assert running["status"] == "running", running
     time.sleep(1.5)  # into the engine run (the big sample is drawn after the noise)
     victim.kill()
@@ -169,12 +182,9 @@ def test_worker_killed_mid_job_is_reaped(client, stack, tmp_path, adult_csv):
     if done["status"] == "failed":  # noise had been drawn: the privacy cost stays paid
         assert done["error"]["code"] == "worker_lost"
         assert budget["charged"] == pytest.approx(done["rho"]) and budget["released"] is None
-    else:  # killed before any noise: re-queued and run again
-        assert done["status"] == "released" and done["attempts"] >= 2
+    else:  # killed before any noise: re-queued and run again (its gates then release or reject it)
+        assert done["status"] in ("released", "rejected") and done["attempts"] >= 2
         assert budget["charged"] == pytest.approx(done["rho"])
     ledger = client.get(f"/v1/datasets/{ds['id']}/budget").json()
     assert ledger["chain_valid"] and ledger["reserved"]["rho"] == 0
-    assert (
-        len([e for e in ledger["entries"] if e["job_id"] == job["id"] and e["kind"] in ("charge", "release")])
-        == 1
-    )
+    assert len([e for e in ledger["entries"] if e["job_id"] == job["id"] and e["kind"] in ("charge", "release")]) == 1
