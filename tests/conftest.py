@@ -158,7 +158,10 @@ def pg_factory(pg_url: str) -> Iterator:
     yield make_session_factory(engine)
     with engine.begin() as conn:
         conn.execute(
-            text("TRUNCATE validation_report, policy_version, ledger_entry, artifact, budget, job, dataset_schema_version, dataset CASCADE")
+            text(
+                "TRUNCATE validation_report, policy_version, ledger_entry, artifact, budget, job,"
+                " dataset_schema_version, dataset CASCADE"
+            )
         )
     engine.dispose()
 
