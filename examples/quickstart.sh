@@ -28,24 +28,26 @@ location=$(curl -sSf -o /dev/null -D - "$URL/v1/jobs" \
   | tr -d '\r' | awk 'tolower($1) == "location:" {print $2}')
 echo "   job at $location"
 
-echo "3. poll until it is released"
+echo "3. poll until its validation gates have released it (dev-only policy by default)"
 for _ in $(seq 1 600); do
   job=$(curl -sSf "$URL$location")
   status=$(echo "$job" | field status)
   echo "   $status $(echo "$job" | grep -o '"progress":[0-9.]*' | cut -d: -f2)%"
   case "$status" in
     released) break ;;
-    failed|rejected|cancelled) echo "$job"; exit 1 ;;
+    rejected) echo "$job"; echo "   rejected by its gates: see $URL$location/report.html"; exit 1 ;;
+    failed|cancelled) echo "$job"; exit 1 ;;
   esac
   sleep 1
 done
 [ "$status" = released ] || { echo "job did not finish in time"; exit 1; }
 artifact_id=$(echo "$job" | field artifact_id)
 
-echo "4. download the data, the signed manifest and the public key into $OUT"
+echo "4. download the data, the signed manifest, the public key and the validation report into $OUT"
 curl -sSf -o "$OUT/synthetic.csv" "$URL/v1/artifacts/$artifact_id/data?format=csv"
 curl -sSf -o "$OUT/manifest.json" "$URL/v1/artifacts/$artifact_id"
 curl -sSf -o "$OUT/signing-key.pem" "$URL/v1/signing-keys/current.pem"
+curl -sSf -o "$OUT/report.html" "$URL$location/report.html"   # the gates' report (real data: not DP)
 curl -sSf "$URL/v1/datasets/$dataset_id/budget" | grep -o '"remaining":{[^}]*}'
 
 echo "5. verify offline"

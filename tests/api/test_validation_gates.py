@@ -157,6 +157,14 @@ def test_failing_job_is_rejected_and_its_data_never_served(client, small, embedd
         )
         assert problem["failed_gates"] == ["tvd-below-zero"] and problem["job_id"] == rejected["id"]
 
+    # offline verification refuses it even with some data file in hand
+    from app.artifacts.manifest import verify_files
+
+    other = embedded_settings.data_dir / "any.csv"
+    other.write_bytes(client.get(f"/v1/artifacts/{first['artifact_id']}/data").content)
+    problems = verify_files(other, artifact, client.get("/v1/signing-keys/current.pem").content)
+    assert any("rejected release" in p for p in problems)
+
     # the report is kept and names the failed gate
     report = client.get(f"/v1/jobs/{rejected['id']}/report").json()
     assert report["decision"] == "reject" and report["failed_gates"] == ["tvd-below-zero"]

@@ -138,3 +138,4 @@ def test_quickstart_script(server, tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
     assert '"verified": true' in result.stdout
     assert (tmp_path / "synthetic.csv").exists() and (tmp_path / "manifest.json").exists()
+    assert "RELEASED" in (tmp_path / "report.html").read_text()
