@@ -3,6 +3,9 @@ with BLAS/OpenMP threads limited so a worker never oversubscribes its cores."""
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -12,6 +15,34 @@ from threadpoolctl import threadpool_limits
 from app.engine.schema import TableSchema
 from app.policies import service as policies_service
 from app.validation import Metadata, MetadataError, Verdict, evaluate
+
+_limits_lock = threading.Lock()
+_limits_users = 0
+_limiter: Any = None
+
+
+@contextmanager
+def limited_threads(threads: int) -> Iterator[None]:
+    """Cap BLAS and OpenMP threads while a job's gates run.
+
+    OpenMP limits are per thread (each job thread sets and restores its own); BLAS limits are
+    process-wide, so with several job threads (embedded mode) the first to enter sets them and the
+    last to leave restores them: one job finishing must not lift the cap under another still running.
+    """
+    global _limits_users, _limiter
+    with _limits_lock:
+        if _limits_users == 0:
+            _limiter = threadpool_limits(limits=threads, user_api="blas")
+        _limits_users += 1
+    try:
+        with threadpool_limits(limits=threads, user_api="openmp"):
+            yield
+    finally:
+        with _limits_lock:
+            _limits_users -= 1
+            if _limits_users == 0:
+                _limiter.restore_original_limits()
+                _limiter = None
 
 
 def metadata_for(schema: TableSchema, roles: dict[str, Any] | None, rare_class: str | None) -> Metadata:
@@ -53,7 +84,7 @@ def run_gates(
         rng = np.random.default_rng([seed, 2])
         synthetic = synthetic.iloc[np.sort(rng.choice(len(synthetic), max_rows, replace=False))]
     policy = policies_service.to_policy(snapshot["resolved"], snapshot["lineage"])
-    with threadpool_limits(limits=threads):
+    with limited_threads(threads):
         return evaluate(
             train,
             holdout,

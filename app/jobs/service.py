@@ -8,6 +8,7 @@ whatever happens next. The ledger's unique (job_id, kind) key makes settling twi
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import shutil
 import threading
@@ -434,7 +435,8 @@ def run_job(*, session_factory: sessionmaker[Session], settings: Settings, signe
     metrics.JOBS.labels(status="running").inc()
     runner = _Runner(session_factory, settings, job_id, attempt)
     timings: dict[str, Any] = {"queued_s": spec["queued_s"]}
-    work_dir = settings.work_dir / job_id
+    # one scratch folder per attempt: a runner that lost its lease must not delete its successor's files
+    work_dir = settings.work_dir / job_id / str(attempt)
 
     def fail(code: str, message: str, *, status: str = "failed") -> str | None:
         charge = runner.noise_drawn
@@ -487,6 +489,8 @@ def run_job(*, session_factory: sessionmaker[Session], settings: Settings, signe
             )
         finally:
             shutil.rmtree(work_dir, ignore_errors=True)
+            with contextlib.suppress(OSError):
+                work_dir.parent.rmdir()  # only if no other attempt's folder is left
 
 
 def _run_claimed(
@@ -512,7 +516,9 @@ def _run_claimed(
     t_split = time.monotonic()
     try:
         runner.progress(0.0, "split")
-        shutil.rmtree(work_dir, ignore_errors=True)  # a previous attempt's leftovers
+        for stale in work_dir.parent.glob("*"):  # earlier attempts' leftovers (their runners are gone)
+            if stale != work_dir:
+                shutil.rmtree(stale, ignore_errors=True)
         prepared = holdout.split_source(
             source=path,
             schema=schema,
