@@ -27,8 +27,9 @@ from app.policies.exceptions import InvalidPolicy, PolicyNameReserved, PolicyNot
 from app.policies.models import PolicyVersion
 from app.validation import policy as library
 
-REFERENCE = re.compile(r"^(?P<name>[a-z0-9][a-z0-9_.-]{0,63})(?:@(?P<version>[1-9][0-9]{0,8}))?$")
-REFERENCE_PATTERN = REFERENCE.pattern
+# plain syntax (no named groups): it is published in the OpenAPI document for every client's regex engine
+REFERENCE_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,63}(@[1-9][0-9]{0,8})?$"
+REFERENCE = re.compile(REFERENCE_PATTERN)
 
 # The deployment mode of a job picks its policy when the job names none.
 MODE_DEFAULT_POLICY = {
@@ -70,11 +71,10 @@ def to_policy(resolved: dict[str, Any], lineage: list[str]) -> library.Policy:
 
 def parse_reference(reference: str) -> tuple[str, int | None]:
     """``name`` or ``name@version``; InvalidPolicy otherwise."""
-    match = REFERENCE.fullmatch(reference)
-    if match is None:
+    if REFERENCE.fullmatch(reference) is None:
         raise InvalidPolicy(f"a policy reference is 'name' or 'name@version', got {reference!r}")
-    version = match.group("version")
-    return match.group("name"), int(version) if version else None
+    name, _, version = reference.partition("@")
+    return name, int(version) if version else None
 
 
 # --- upload -----------------------------------------------------------------------------------
