@@ -153,10 +153,15 @@ def create_job(
 def _check_engine(request: JobCreate, mode: str) -> None:
     """A known engine, installed, and DP unless the request allows otherwise (never in production)."""
     dp = request.engine == DP_ENGINE
-    if not dp and mode == "production-substitute" and request.engine in _engine_api().ENGINES:
+    known = request.engine in _engine_api().ENGINES  # the mode rules hold whether or not it is installed
+    if not dp and known and mode == "production-substitute":
         raise EngineNotDP(
             f"production-substitute mode allows DP engines only ({DP_ENGINE}); {request.engine!r} gives no"
             " differential-privacy guarantee"
+        )
+    if not dp and known and mode == "hybrid-split":
+        raise ModeNotSupported(
+            f"hybrid-split samples rare-class replicates conditionally, which only the {DP_ENGINE} engine does"
         )
     if request.engine not in available_engines():
         raise EngineNotAvailable(f"engine {request.engine!r} is not installed here; available: {', '.join(available_engines())}")
@@ -175,10 +180,6 @@ def _check_hybrid(request: JobCreate, mode: str, schema: Any) -> str | None:
         if request.rare_class is not None:
             raise InvalidRareClass("rare_class is only used in hybrid-split mode")
         return None
-    if request.engine != DP_ENGINE:
-        raise ModeNotSupported(
-            f"hybrid-split samples rare-class replicates conditionally, which only the {DP_ENGINE} engine does"
-        )
     target = holdout.stratify_column(schema)
     if target is None or not schema.column(target).modeled:
         raise InvalidRareClass("hybrid-split needs a modeled categorical target declared in the dataset's schema")
