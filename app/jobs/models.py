@@ -31,7 +31,7 @@ class Job(Base):
     epsilon: Mapped[float] = mapped_column(Float)
     delta: Mapped[float] = mapped_column(Float)
     rho: Mapped[float] = mapped_column(Float)
-    rows: Mapped[int] = mapped_column(BigInteger)
+    rows: Mapped[int | None] = mapped_column(BigInteger)  # None: a DP estimate, never the exact count
     seed: Mapped[int | None] = mapped_column(BigInteger)
     # Deployment mode (MODES); it picks the default policy and what engines may run.
     mode: Mapped[str] = mapped_column(String(32), default="dev-only")

@@ -36,7 +36,8 @@ class ValidationRoles(BaseModel):
 
 
 class JobCreate(BaseModel):
-    """A synthesis request. ``delta`` defaults to the dataset budget's delta, ``rows`` to its row count."""
+    """A synthesis request. ``delta`` defaults to the dataset budget's delta; without ``rows`` the engine
+    samples a differentially private estimate of the fitted row count (the exact count is never released)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -44,7 +45,9 @@ class JobCreate(BaseModel):
     engine: str = "pwsim"
     epsilon: float = Field(gt=0, allow_inf_nan=False, description="Privacy cost of this job.")
     delta: float | None = Field(None, gt=0, lt=1)
-    rows: int | None = Field(None, gt=0, description="Synthetic rows; default: as many as the source.")
+    rows: int | None = Field(
+        None, gt=0, description="Synthetic rows; default: a DP estimate of the fitted rows, never the exact count."
+    )
     seed: int | None = Field(None, ge=0, lt=2**63)
     mode: DeploymentMode | None = Field(
         None,
@@ -114,7 +117,7 @@ class JobRead(BaseModel):
     epsilon: float
     delta: float
     rho: float
-    rows: int
+    rows: int | None
     seed: int | None
     mode: str
     allow_non_dp: bool

@@ -93,9 +93,13 @@ def create_job(
     dataset = datasets_service.get_active_dataset(session=session, dataset_id=request.dataset_id)
     mode = request.mode or settings.default_mode
     _check_engine(request, mode)
-    rows = request.rows if request.rows is not None else dataset.rows
-    if rows > settings.max_rows:
-        raise RowsAboveLimit(f"rows must be at most {settings.max_rows}, got {rows}")
+    rows = request.rows  # None: the engine samples a DP estimate of the fitted row count
+    if (rows if rows is not None else dataset.rows) > settings.max_rows:
+        raise RowsAboveLimit(
+            f"rows must be at most {settings.max_rows}, got {rows}"
+            if rows is not None
+            else f"the dataset has more than {settings.max_rows} rows: ask for at most that many with 'rows'"
+        )
     schema = datasets_service.schema_for(dataset)
     rare_class = _check_hybrid(request, mode, schema)
     roles = request.validation_roles.model_dump(exclude_none=True) if request.validation_roles else None

@@ -59,6 +59,18 @@ def test_declared_adult_schema_job(client, tmp_path, adult_csv):
     assert len(csv.text.splitlines()) == 501
 
 
+def test_default_row_count_is_a_dp_estimate_not_the_exact_count(client, tmp_path, adult_csv):
+    sample = adult_sample(adult_csv, 2000, tmp_path / "adult.csv")
+    ds = create_dataset(client, content=sample.read_bytes(), filename="adult.csv", schema=ADULT_SCHEMA.read_text())
+    job = client.post("/v1/jobs", json={"dataset_id": ds["id"], "epsilon": 1, "seed": 0}).json()
+    assert job["rows"] is None
+    done = wait_for_job(client, job["id"])
+    assert done["status"] in ("released", "rejected"), (done["error"], done["timings"])
+    manifest = client.get(f"/v1/artifacts/{done['artifact_id']}").json()["manifest"]
+    fitted = done["holdout"]["rows"]["train"]
+    assert manifest["rows"] != fitted and abs(manifest["rows"] - fitted) < 0.1 * fitted
+
+
 def test_idempotency_key(client, dataset, embedded_settings):
     headers = {"Idempotency-Key": "key-1"}
     first = client.post("/v1/jobs", json=job_body(dataset), headers=headers)
