@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.stats import norm
+from scipy.stats import norm, rankdata
 from sklearn.metrics import roc_auc_score
 
 from app.validation.encoding import DistanceEncoder, FrameView, view
@@ -135,7 +135,9 @@ def risk_interval(member_hits: int, control_hits: int, n_members: int, n_control
     }
 
 
-def membership_inference(setup: AttackSetup, *, low_fpr: float = 0.01) -> dict[str, Any]:
+def membership_inference(
+    setup: AttackSetup, *, low_fpr: float = 0.01, level: float = 0.95, bootstrap: int = 400
+) -> dict[str, Any]:
     """Density-ratio membership-inference attack: was this real record in the training data?
 
     Definition: a target's score is ``log(d_ref + eps) - log(d_syn + eps)``, with ``d_ref`` its
@@ -146,6 +148,13 @@ def membership_inference(setup: AttackSetup, *, low_fpr: float = 0.01) -> dict[s
     that flags ``low_fpr`` of the controls, and ``advantage_low_fpr`` that rate minus the
     observed false-positive rate. Direction: lower is better; AUC 0.5 and advantage 0 mean the synthetic data
     says nothing about membership. Range: AUC [0, 1], advantage [-low_fpr, 1 - low_fpr].
+
+    Uncertainty: ``auc``, ``auc_rare`` and ``advantage_low_fpr`` come with a ``level``
+    percentile-bootstrap interval (``<name>_low``, ``<name>_high``): ``bootstrap`` resamples of
+    the members and of the controls, each with replacement and separately, the low-FPR threshold
+    re-estimated in every resample. A few hundred targets give an AUC a standard error of a few
+    hundredths, so a gate should ask whether the *lower* bound is above its threshold (see the
+    policy's ``basis: ci_bound``), not the estimate.
     """
     xs = setup.encoded("synthetic")
     _, ds_m = nearest(setup.encoded("members"), xs)
@@ -154,35 +163,69 @@ def membership_inference(setup: AttackSetup, *, low_fpr: float = 0.01) -> dict[s
     score_c = np.log(setup.rarity_controls + _EPS) - np.log(ds_c + _EPS)
     auc = _auc(score_m, score_c)
     auc_rare = _auc(score_m[setup.rare_members], score_c[setup.rare_controls])
-    threshold = float(np.quantile(score_c, 1 - low_fpr))
-    fpr = float(np.mean(score_c > threshold))
-    tpr = float(np.mean(score_m > threshold))
+    tpr, fpr, threshold = _rates_at_fpr(score_m, score_c, low_fpr)
+    values = {"auc": auc, "auc_rare": auc_rare, "tpr_at_low_fpr": tpr, "advantage_low_fpr": tpr - fpr}
+    values.update(_membership_intervals(setup, score_m, score_c, low_fpr, level, bootstrap))
     return {
-        "values": {
-            "auc": auc,
-            "auc_rare": auc_rare,
-            "tpr_at_low_fpr": tpr,
-            "advantage_low_fpr": tpr - fpr,
-        },
+        "values": values,
         "details": {
             "targets": len(score_m),
             "rare_targets": int(setup.rare_members.sum()),
             "low_fpr": low_fpr,
             "observed_fpr": fpr,
             "threshold": threshold,
+            "interval": {"level": level, "method": "percentile bootstrap", "resamples": bootstrap},
         },
     }
 
 
-def singling_out(setup: AttackSetup, *, columns: list[str] | None = None, bins: int = 50) -> dict[str, Any]:
+def _rates_at_fpr(score_m: np.ndarray, score_c: np.ndarray, low_fpr: float) -> tuple[float, float, float]:
+    """(TPR, observed FPR, threshold) at the threshold that flags ``low_fpr`` of the controls."""
+    threshold = float(np.quantile(score_c, 1 - low_fpr))
+    return float(np.mean(score_m > threshold)), float(np.mean(score_c > threshold)), threshold
+
+
+def _membership_intervals(
+    setup: AttackSetup, score_m: np.ndarray, score_c: np.ndarray, low_fpr: float, level: float, resamples: int
+) -> dict[str, float | None]:
+    """Percentile-bootstrap bounds of the AUCs and the low-FPR advantage (members, controls resampled apart)."""
+    keys = ("auc", "auc_rare", "advantage_low_fpr")
+    if resamples <= 0 or len(score_m) == 0 or len(score_c) == 0:
+        return {f"{k}_{side}": None for k in keys for side in ("low", "high")}
+    rng = np.random.default_rng([setup.seed, 11])
+    rare_m, rare_c = np.flatnonzero(setup.rare_members), np.flatnonzero(setup.rare_controls)
+    draws = np.empty((resamples, 3))
+    for b in range(resamples):
+        im = rng.integers(0, len(score_m), len(score_m))
+        ic = rng.integers(0, len(score_c), len(score_c))
+        rm, rc = rare_m[rng.integers(0, len(rare_m), len(rare_m))], rare_c[rng.integers(0, len(rare_c), len(rare_c))]
+        tpr, fpr, _ = _rates_at_fpr(score_m[im], score_c[ic], low_fpr)
+        draws[b] = (_fast_auc(score_m[im], score_c[ic]), _fast_auc(score_m[rm], score_c[rc]), tpr - fpr)
+    tail = (1 - level) / 2
+    low, high = np.quantile(draws, [tail, 1 - tail], axis=0)
+    out: dict[str, float | None] = {}
+    for j, k in enumerate(keys):
+        out[f"{k}_low"], out[f"{k}_high"] = float(low[j]), float(high[j])
+    return out
+
+
+def _fast_auc(pos: np.ndarray, neg: np.ndarray) -> float:
+    """ROC AUC by the rank-sum (Mann-Whitney) formula, ties counted one half."""
+    ranks = rankdata(np.r_[pos, neg])
+    return float((ranks[: len(pos)].sum() - len(pos) * (len(pos) + 1) / 2) / (len(pos) * len(neg)))
+
+
+def singling_out(
+    setup: AttackSetup, *, columns: list[str] | None = None, bins: int = 50, level: float = 0.95
+) -> dict[str, Any]:
     """Singling-out risk: can predicates read off the synthetic data isolate one real person?
 
     Definition: the attacker's predicates are the cells (quasi-identifier values; categories
     exact, numbers on ``bins`` equal-population bins of the training data) that hold exactly
     one synthetic record: the combinations the synthetic data presents as unique. A rare target
     is singled out when its cell is such a predicate and holds no other record of the target's
-    own set (members, or controls; equally large). Risk as in the module docstring.
-    Direction: lower is better. Range: [0, 1].
+    own set (members, or controls; equally large). Risk as in the module docstring, with a
+    ``level`` interval. Direction: lower is better. Range: [0, 1].
     """
     cols = columns or _quasi_identifiers(setup.metadata)
     cell = _cells(setup, cols, bins)
@@ -193,21 +236,23 @@ def singling_out(setup: AttackSetup, *, columns: list[str] | None = None, bins: 
         c = cell(targets)
         unique = pd.Series(c).map(pd.Series(c).value_counts()).to_numpy() == 1
         hits.append((int((unique & np.isin(c, predicates))[rare].sum()), int(rare.sum())))
-    res = risk_interval(hits[0][0], hits[1][0], hits[0][1], hits[1][1])
+    res = risk_interval(hits[0][0], hits[1][0], hits[0][1], hits[1][1], level)
     return {
         "values": _risk_values(res),
-        "details": {"columns": cols, "bins": bins, "predicates": len(predicates), **res},
+        "details": {"columns": cols, "bins": bins, "predicates": len(predicates), "level": level, **res},
     }
 
 
-def linkability(setup: AttackSetup, *, columns: tuple[list[str], list[str]] | None = None) -> dict[str, Any]:
+def linkability(
+    setup: AttackSetup, *, columns: tuple[list[str], list[str]] | None = None, level: float = 0.95
+) -> dict[str, Any]:
     """Linkability risk: can the synthetic data join two halves of a real person's record?
 
     Definition: the quasi-identifiers are split into two disjoint sets A and B (alternately, in
     declared order, unless given). For each target, the nearest synthetic record on A and the
     nearest on B are found (ties broken at random, independently); the link succeeds when both
     are the same synthetic record. The rate counts successes among the rarest targets; risk as
-    in the module docstring. Direction: lower is better. Range: [0, 1].
+    in the module docstring, with a ``level`` interval. Direction: lower is better. Range: [0, 1].
     """
     if columns is None:
         qi = _quasi_identifiers(setup.metadata)
@@ -229,12 +274,18 @@ def linkability(setup: AttackSetup, *, columns: tuple[list[str], list[str]] | No
         (int((picks[0][k] == picks[1][k]).sum()), int(rare.sum()))
         for k, rare in enumerate((setup.rare_members, setup.rare_controls))
     ]
-    res = risk_interval(hits[0][0], hits[1][0], hits[0][1], hits[1][1])
-    return {"values": _risk_values(res), "details": {"columns": [list(columns[0]), list(columns[1])], **res}}
+    res = risk_interval(hits[0][0], hits[1][0], hits[0][1], hits[1][1], level)
+    details = {"columns": [list(columns[0]), list(columns[1])], "level": level, **res}
+    return {"values": _risk_values(res), "details": details}
 
 
 def attribute_inference(
-    setup: AttackSetup, *, secrets: list[str] | None = None, tolerance: float = 0.05, confidence: float = 0.25
+    setup: AttackSetup,
+    *,
+    secrets: list[str] | None = None,
+    tolerance: float = 0.05,
+    confidence: float = 0.25,
+    level: float = 0.95,
 ) -> dict[str, Any]:
     """Attribute-inference risk: does the synthetic data reveal a real person's secret value?
 
@@ -244,8 +295,8 @@ def attribute_inference(
     synthetic record at that distance, and closer to the target than ``confidence`` times the
     distance to the target's nearest reference (population) record on the same columns. A
     guess is right when the label matches, or for numbers when the mid-ranks differ by at most
-    ``tolerance``; no guess counts as a miss. Risk as in the module docstring, per secret; the
-    value is the worst secret. Guessing only on confident matches keeps the crowd, whose
+    ``tolerance``; no guess counts as a miss. Risk as in the module docstring (``level``
+    interval), per secret; the value is the worst secret. Guessing only on confident matches keeps the crowd, whose
     attributes any model of the population predicts, out of the count.
     Direction: lower is better. Range: [0, 1].
     """
@@ -267,11 +318,11 @@ def attribute_inference(
             confident = (d_syn[:, 0] < confidence * d_ref) & (d_syn[:, 1] > d_syn[:, 0])
             right = _same_value(setup, secret, getattr(setup, which).take(np.flatnonzero(rare)), idx[:, 0], tolerance)
             hits.append((int((right & confident).sum()), int(rare.sum())))
-        per[secret] = risk_interval(hits[0][0], hits[1][0], hits[0][1], hits[1][1])
+        per[secret] = risk_interval(hits[0][0], hits[1][0], hits[0][1], hits[1][1], level)
     if not per:
         return {"values": _risk_values(None), "details": {"reason": "no auxiliary column"}}
     worst = max(per, key=lambda k: per[k]["risk"])
-    return {"values": _risk_values(per[worst]), "details": {"worst": worst, "secrets": per}}
+    return {"values": _risk_values(per[worst]), "details": {"worst": worst, "level": level, "secrets": per}}
 
 
 def _risk_values(res: dict[str, float] | None) -> dict[str, float | None]:

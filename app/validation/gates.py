@@ -26,7 +26,9 @@ class GateResult:
 
     ``status`` is ``pass``, ``fail`` or ``skipped`` (metric not applicable, e.g. no treatment
     declared, and the gate says ``on_missing: skip``); a metric that raised always fails its
-    gates. ``passed`` is None when skipped.
+    gates. ``passed`` is None when skipped. ``value`` is what was compared with the threshold:
+    the point estimate, or with ``basis == "ci_bound"`` the confidence bound nearest to passing;
+    ``estimate`` and ``interval`` then give the point estimate and the whole interval.
     """
 
     id: str
@@ -38,6 +40,9 @@ class GateResult:
     status: str
     description: str = ""
     reason: str = ""
+    basis: str = "estimate"
+    estimate: float | None = None
+    interval: tuple[float | None, float | None] | None = None
 
     @property
     def passed(self) -> bool | None:
@@ -55,6 +60,9 @@ class GateResult:
             "passed": self.passed,
             "description": self.description,
             "reason": self.reason,
+            "basis": self.basis,
+            "estimate": _clean(self.estimate),
+            "interval": _clean(self.interval),
         }
 
 
@@ -225,7 +233,11 @@ def _value(metrics: Mapping[str, Any], metric: str) -> float | None:
 
 
 def _apply(gate: Gate, metrics: Mapping[str, Any]) -> GateResult:
-    value = _value(metrics, gate.metric)
+    estimate = _value(metrics, gate.metric)
+    value = _value(metrics, gate.compared_metric)
+    interval = None
+    if gate.basis != "estimate":
+        interval = (_value(metrics, gate.metric + "_low"), _value(metrics, gate.metric + "_high"))
     common = {
         "id": gate.id,
         "metric": gate.metric,
@@ -234,11 +246,16 @@ def _apply(gate: Gate, metrics: Mapping[str, Any]) -> GateResult:
         "threshold": gate.threshold,
         "blocking": gate.blocking,
         "description": gate.description,
+        "basis": gate.basis,
+        "estimate": estimate,
+        "interval": interval,
     }
     if value is None:
         details = metrics.get(gate.family, {}).get("details", {})
         if "error" in details:  # a metric that crashed never lets a release through
             return GateResult(status=FAIL, reason=details["error"], **common)
+        if estimate is not None:  # an estimate without its interval (e.g. no resamples) cannot be judged
+            return GateResult(status=FAIL, reason=f"{gate.compared_metric} not computed", **common)
         reason = details.get("reason") or "metric not applicable"
         return GateResult(status=FAIL if gate.on_missing == "fail" else SKIPPED, reason=reason, **common)
     return GateResult(status=PASS if gate.passes(value) else FAIL, **common)

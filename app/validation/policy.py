@@ -31,12 +31,20 @@ from app.validation.suite import CATALOGUE, SHARED_PARAMS, metric_names
 
 FORMAT_VERSION = 1
 COMPARISONS = ("<", "<=", ">", ">=", "==")
+BASES = ("estimate", "ci_bound")
 Resolver = Callable[[str, int | None], Mapping[str, Any]]
 
 
 @dataclass(frozen=True)
 class Gate:
-    """One check: ``value <comparison> threshold`` on a metric, blocking or advisory."""
+    """One check: ``value <comparison> threshold`` on a metric, blocking or advisory.
+
+    ``basis`` says which value is compared: ``estimate`` (the metric's point estimate) or
+    ``ci_bound``, for metrics that report a confidence interval (``<key>_low``/``<key>_high``):
+    the bound nearest to passing, i.e. the lower bound for ``<``/``<=`` and the upper bound for
+    ``>``/``>=``. A ``ci_bound`` gate fails only when the metric is beyond its threshold with the
+    interval's confidence, not whenever sampling noise pushes one estimate over it.
+    """
 
     id: str
     metric: str
@@ -45,10 +53,18 @@ class Gate:
     blocking: bool = True
     on_missing: str = "skip"
     description: str = ""
+    basis: str = "estimate"
 
     @property
     def family(self) -> str:
         return self.metric.split(".", 1)[0]
+
+    @property
+    def compared_metric(self) -> str:
+        """The metric whose value is compared: the metric itself, or its interval bound nearest to passing."""
+        if self.basis == "estimate":
+            return self.metric
+        return self.metric + ("_low" if self.comparison in ("<", "<=") else "_high")
 
     def passes(self, value: float) -> bool:
         """Whether ``value`` satisfies the gate (``==`` compares with a 1e-12 tolerance)."""
@@ -70,6 +86,8 @@ class Gate:
             "blocking": self.blocking,
             "on_missing": self.on_missing,
         }
+        if self.basis != "estimate":  # absent when default: older documents keep their digest
+            out["basis"] = self.basis
         if self.description:
             out["description"] = self.description
         return out
@@ -152,6 +170,11 @@ def validate_document(doc: Any) -> None:
     for i, gate in enumerate(doc.get("gates", ())):
         if gate["metric"] not in known:
             raise PolicyError(f"gate {i}: unknown metric {gate['metric']!r}")
+        if gate.get("basis", "estimate") == "ci_bound":
+            if gate["comparison"] == "==":
+                raise PolicyError(f"gate {i}: basis ci_bound needs a one-sided comparison, not '=='")
+            if not {gate["metric"] + "_low", gate["metric"] + "_high"} <= known:
+                raise PolicyError(f"gate {i}: {gate['metric']!r} reports no confidence interval for basis ci_bound")
         ids.append(gate.get("id", gate["metric"]))
     dupes = sorted({i for i in ids if ids.count(i) > 1})
     if dupes:
@@ -288,4 +311,5 @@ def _gate(doc: Mapping[str, Any]) -> Gate:
         blocking=doc.get("blocking", True),
         on_missing=doc.get("on_missing", "skip"),
         description=doc.get("description", ""),
+        basis=doc.get("basis", "estimate"),
     )

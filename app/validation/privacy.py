@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy.stats import norm
 from sklearn.metrics import pairwise_distances_argmin_min
 from sklearn.neighbors import NearestNeighbors
 
@@ -77,6 +78,7 @@ def distance_to_closest_record(
     seed: int = 0,
     max_rows: int = 3_000,
     quantile: float = 0.01,
+    level: float = 0.95,
     encoder: DistanceEncoder | None = None,
 ) -> dict[str, Any]:
     """Distances from synthetic and from holdout rows to their closest training record.
@@ -90,7 +92,11 @@ def distance_to_closest_record(
     * ``closer_to_train_share``: share of synthetic rows closer to a training record than to any
       holdout record, with the training side subsampled to the holdout's size (ties count one
       half). About 0.5 when the synthetic data knows no more about the training rows than
-      about the holdout. Lower is better; range [0, 1].
+      about the holdout. Lower is better; range [0, 1]. ``closer_to_train_share_low`` /
+      ``_high`` bound a ``level`` normal-approximation interval with variance
+      ``p (1 - p) (1 / n_synthetic + 1 / n_holdout)``: the share varies with the synthetic rows
+      sampled and with the holdout (and the equally large training subsample) they are measured
+      against; on Adult slices of 2,000 and 8,000 rows this matched the spread over seeds.
     * ``near_copy_excess``: with ``t`` the ``quantile``-quantile of the holdout→train distances,
       the share of synthetic rows within ``t`` of a training record minus the share of holdout
       rows within ``t``: the excess of near-copies over what fresh real data shows. Lower is
@@ -126,6 +132,7 @@ def distance_to_closest_record(
         "holdout_median": med_h,
         "median_ratio": (med_s / med_h if med_h else None) if med_s is not None else None,
         "closer_to_train_share": closer,
+        **_share_interval("closer_to_train_share", closer, len(xs), len(full_h), level),
         "near_copy_excess": near,
     }
     details = {
@@ -136,6 +143,13 @@ def distance_to_closest_record(
         "rows": {"synthetic": len(xs), "holdout": len(xh), "train": len(xr)},
     }
     return {"values": values, "details": details}
+
+
+def _share_interval(name: str, p: float, n_synthetic: int, n_holdout: int, level: float) -> dict[str, float | None]:
+    if not n_synthetic or not n_holdout:
+        return {f"{name}_low": None, f"{name}_high": None}
+    half = float(norm.ppf(0.5 + level / 2)) * np.sqrt(p * (1 - p) * (1 / n_synthetic + 1 / n_holdout))
+    return {f"{name}_low": max(0.0, p - half), f"{name}_high": min(1.0, p + half)}
 
 
 def _sample(v: FrameView, cap: int, rng: np.random.Generator) -> FrameView:
