@@ -120,12 +120,25 @@ def _gate_table(gates: Sequence[Mapping[str, Any]]) -> str:
         rows.append(
             f"<tr><td><span class='pill' style='background:{colour}'>{_e(g['status'])}</span></td>"
             f"<td>{_e(g['id'])}</td><td class='num'>{_fmt(g['value'])}</td>"
-            f"<td>{_e(g['comparison'])} {_fmt(g['threshold'])}</td><td>{kind}</td>"
+            f"<td>{_rule(g)}</td><td>{kind}</td>"
             f"<td class='muted'>{_e(note)}</td></tr>"
         )
     return (
         "<h2>Gates</h2><table><tr><th>status</th><th>gate</th><th>value</th><th>rule</th><th>kind</th>"
         "<th>note</th></tr>" + "".join(rows) + "</table>"
+    )
+
+
+def _rule(g: Mapping[str, Any]) -> str:
+    """The gate's rule; a ci_bound gate names the bound it compares and shows the estimate and interval."""
+    rule = f"{_e(g['comparison'])} {_fmt(g['threshold'])}"
+    if g.get("basis", "estimate") != "ci_bound":
+        return rule
+    bound = "lower" if g["comparison"] in ("<", "<=") else "upper"
+    low, high = g.get("interval") or (None, None)
+    return (
+        f"{bound} bound {rule}<br><span class='muted'>estimate {_fmt(g.get('estimate'))} "
+        f"[{_fmt(low)}, {_fmt(high)}]</span>"
     )
 
 

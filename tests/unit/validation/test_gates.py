@@ -177,3 +177,41 @@ def test_report_notes_are_shown_under_the_verdict():
     page = render_html(verdict, notes=["Computed on the real data & not DP."])
     assert "Computed on the real data &amp; not DP." in page
     assert page.index("Computed on the real") > page.index("RELEASED")
+
+
+def test_a_ci_bound_gate_fails_only_when_the_bound_is_beyond_the_threshold(adult_split, build):
+    train, holdout, meta = adult_split
+    synthetic = build.leaky(train, meta, share=0.05)
+
+    def gate(threshold: float, basis: str) -> dict:
+        doc = {
+            "name": "bound",
+            "version": 1,
+            "params": {"attacks": {"targets": 1000}},
+            "gates": [{"metric": "membership.advantage_low_fpr", "comparison": "<=", "threshold": threshold, "basis": basis}],
+        }
+        verdict = evaluate(train, holdout, synthetic, metadata=meta, policy=doc, seed=1)
+        return verdict.to_dict()["gates"][0]
+
+    probe = gate(0.0, "ci_bound")
+    low, high = probe["interval"]
+    assert probe["value"] == low < probe["estimate"] < high and probe["basis"] == "ci_bound"
+    between = (low + probe["estimate"]) / 2  # above the lower bound, below the estimate
+    plain = gate(between, "estimate")
+    assert plain["status"] == "fail"  # the estimate is over the threshold...
+    assert gate(between, "ci_bound")["status"] == "pass"  # ...but the risk is not shown to be
+    assert gate(low - 0.005, "ci_bound")["status"] == "fail"  # shown to be: the whole interval is above
+    assert plain["value"] == plain["estimate"] and plain["interval"] is None and plain["basis"] == "estimate"
+
+
+def test_a_ci_bound_gate_without_its_interval_fails(adult_split, build):
+    train, holdout, meta = adult_split
+    doc = {
+        "name": "no-resamples",
+        "version": 1,
+        "params": {"membership": {"bootstrap": 0}, "attacks": {"targets": 500}},
+        "gates": [{"metric": "membership.auc", "comparison": "<=", "threshold": 0.9, "basis": "ci_bound", "on_missing": "skip"}],
+    }
+    verdict = evaluate(train, holdout, build.product(train, 2000), metadata=meta, policy=doc)
+    result = verdict.gate("membership.auc")
+    assert result.status == "fail" and result.reason == "membership.auc_low not computed" and result.estimate is not None

@@ -134,11 +134,55 @@ def test_resolver_supplies_stored_bases():
         ({**MINIMAL, "params": {"bogus": {}}}, "unknown metric families"),
         ({**MINIMAL, "version": 0}, "invalid policy at version"),
         ({"version": 1}, "'name' is a required property"),
+        (
+            {**MINIMAL, "gates": [{"metric": "membership.auc", "comparison": "==", "threshold": 0.5, "basis": "ci_bound"}]},
+            "one-sided comparison",
+        ),
+        (
+            {**MINIMAL, "gates": [{"metric": "exact_copies.excess", "comparison": "<=", "threshold": 0, "basis": "ci_bound"}]},
+            "reports no confidence interval",
+        ),
+        (
+            {**MINIMAL, "gates": [{"metric": "membership.auc", "comparison": "<=", "threshold": 0.6, "basis": "upper"}]},
+            "invalid policy at gates/0/basis",
+        ),
     ],
 )
 def test_invalid_policies_are_refused(doc, message):
     with pytest.raises(PolicyError, match=message):
         load_policy(doc)
+
+
+def test_ci_bound_compares_the_bound_nearest_to_passing_and_keeps_old_digests():
+    doc = {
+        "name": "bounds",
+        "version": 1,
+        "gates": [
+            {"metric": "membership.auc", "comparison": "<=", "threshold": 0.6, "basis": "ci_bound"},
+            {"id": "auc-floor", "metric": "membership.auc", "comparison": ">", "threshold": 0.4, "basis": "ci_bound"},
+            {"id": "plain", "metric": "membership.auc", "comparison": "<=", "threshold": 0.6},
+        ],
+    }
+    upper, lower, plain = load_policy(doc).gates
+    assert (upper.compared_metric, lower.compared_metric, plain.compared_metric) == (
+        "membership.auc_low",
+        "membership.auc_high",
+        "membership.auc",
+    )
+    assert "basis" not in plain.to_dict() and upper.to_dict()["basis"] == "ci_bound"
+    # a document without basis means what it meant before the field existed: same digest
+    explicit = {**doc, "gates": [doc["gates"][2] | {"basis": "estimate"}]}
+    assert load_policy(explicit).digest == load_policy({**doc, "gates": [doc["gates"][2]]}).digest
+
+
+def test_builtin_privacy_gates_judge_confidence_bounds():
+    """The statistical attack gates of every built-in policy compare a bound, not the estimate."""
+    statistical = {"dcr.closer_to_train_share", "membership.auc", "membership.auc_rare", "membership.advantage_low_fpr"}
+    statistical |= {f"{a}.risk" for a in ("singling_out", "linkability", "attribute_inference")}
+    for name in builtin_names():
+        for gate in builtin_policy(name).gates:
+            if gate.id in statistical:
+                assert gate.basis == "ci_bound", (name, gate.id)
 
 
 def test_cycles_are_refused():

@@ -138,3 +138,42 @@ def test_adversarial_auc_is_chance_for_real_data_and_high_for_a_product(adult_sp
     assert product["values"]["auc"] > 0.85
     top = [f["column"] for f in product["details"]["top_features"]]
     assert len(top) == 5 and np.all(np.diff([f["importance"] for f in product["details"]["top_features"]]) <= 0)
+
+
+def test_membership_intervals_bracket_the_estimate(adult_split, fresh):
+    train, holdout, meta = adult_split
+    setup = attack_setup(train, fresh, holdout=holdout, metadata=meta, targets=1000)
+    honest = membership_inference(setup)
+    v = honest["values"]
+    for key in ("auc", "auc_rare", "advantage_low_fpr"):
+        assert v[f"{key}_low"] <= v[key] <= v[f"{key}_high"], key
+    # fresh rows: no evidence of membership (this attack even scores them a little below chance)
+    assert v["auc_low"] < 0.5 and 0.03 < v["auc_high"] - v["auc_low"] < 0.1  # ~ 2 * 1.96 * 0.013
+    assert v["advantage_low_fpr_low"] <= 0.0
+    assert honest["details"]["interval"] == {"level": 0.95, "method": "percentile bootstrap", "resamples": 400}
+    assert membership_inference(setup)["values"] == v  # seeded
+    copied = membership_inference(attack_setup(train, train, holdout=holdout, metadata=meta, targets=1000))["values"]
+    assert copied["auc_low"] > 0.95 and copied["advantage_low_fpr_low"] > 0.8
+    bare = membership_inference(setup, bootstrap=0)["values"]
+    assert bare["auc"] == v["auc"] and bare["auc_low"] is None
+
+
+def test_closer_to_train_share_interval_widens_with_a_small_holdout(adult_split, fresh):
+    train, holdout, meta = adult_split
+    big = distance_to_closest_record(train, fresh, holdout=holdout, metadata=meta)["values"]
+    small = distance_to_closest_record(train, fresh, holdout=holdout.iloc[:200], metadata=meta)["values"]
+    for v in (big, small):
+        assert v["closer_to_train_share_low"] < v["closer_to_train_share"] < v["closer_to_train_share_high"]
+        assert v["closer_to_train_share_low"] < 0.5 < v["closer_to_train_share_high"]  # fresh data: no signal
+    width = {k: v["closer_to_train_share_high"] - v["closer_to_train_share_low"] for k, v in (("big", big), ("small", small))}
+    assert width["small"] > 2 * width["big"]
+    # 1.96 * sqrt(0.25 * (1/3000 + 1/2000)) on each side
+    assert width["big"] == pytest.approx(2 * 1.96 * np.sqrt(0.25 * (1 / 3000 + 1 / 2000)), rel=0.05)
+
+
+def test_attack_level_sets_the_risk_interval(adult_split, build):
+    train, holdout, meta = adult_split
+    setup = attack_setup(train, build.leaky(train, meta), holdout=holdout, metadata=meta, targets=1000)
+    wide, narrow = singling_out(setup, level=0.99), singling_out(setup, level=0.95)
+    assert wide["values"]["risk"] == narrow["values"]["risk"] > 0
+    assert wide["values"]["risk_low"] < narrow["values"]["risk_low"] and wide["details"]["level"] == 0.99

@@ -1,0 +1,48 @@
+"""False rejections: honest DP releases must pass the service default's privacy gates.
+
+PWSIM at epsilon = 1 on the first 2,000 and 8,000 rows of Adult (20 % holdout, as a job splits
+them), twelve seeds each, judged by the privacy gates of ``dev-only`` (the service's default
+policy, strictest on privacy). When these gates compared point estimates with fixed thresholds
+they rejected 18 of 24 such releases at 2,000 rows and 11 of 24 at 8,000 (bench/VALIDATION.md);
+a gate that rejects honest output that often cannot tell a leak from bad luck. Judged on
+confidence bounds none of 24 per size was rejected when this test was written; the test allows
+one of twelve per size so that an unlucky seed does not make it flaky, which still bounds the
+false-rejection rate well below the old ~50 %. The leak tests in ``test_privacy.py`` show the
+same gates still reject a 5 % verbatim or perturbed copy.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from app.engine.api import synthesize
+from app.engine.schema import TableSchema
+from app.validation import Metadata, evaluate, holdout_split
+
+PRIVACY = ("exact_copies", "dcr", "membership", "singling_out", "linkability", "attribute_inference")
+SCHEMA = Path(__file__).resolve().parents[3] / "bench" / "adult_schema.json"
+SEEDS = range(12)
+MAX_REJECTED = 1  # of 12 per table size
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("rows", [2000, 8000])
+def test_dp_releases_pass_the_default_privacy_gates(adult_all, build, rows):
+    schema = TableSchema.from_json(SCHEMA.read_text())
+    meta = Metadata.from_any(schema)
+    policy = build.only("dev-only", *PRIVACY)
+    data = adult_all.iloc[:rows].reset_index(drop=True)
+    rejected: dict[int, list[str]] = {}
+    for seed in SEEDS:
+        split = holdout_split(data, seed=seed)
+        train, holdout = split.train.reset_index(drop=True), split.holdout.reset_index(drop=True)
+        release = synthesize(train, schema, epsilon=1.0, rows=len(train), seed=seed)
+        verdict = evaluate(train, holdout, release.data, metadata=meta, policy=policy, seed=seed)
+        assert not verdict.skipped_gates, verdict.skipped_gates  # every privacy gate measured
+        if not verdict.passed:
+            rejected[seed] = verdict.failed_gates
+    by_gate = Counter(g for gates in rejected.values() for g in gates)
+    assert len(rejected) <= MAX_REJECTED, f"{len(rejected)} of {len(SEEDS)} honest releases rejected: {dict(by_gate)}"
