@@ -215,9 +215,7 @@ def _fast_auc(pos: np.ndarray, neg: np.ndarray) -> float:
     return float((ranks[: len(pos)].sum() - len(pos) * (len(pos) + 1) / 2) / (len(pos) * len(neg)))
 
 
-def singling_out(
-    setup: AttackSetup, *, columns: list[str] | None = None, bins: int = 50, level: float = 0.95
-) -> dict[str, Any]:
+def singling_out(setup: AttackSetup, *, columns: list[str] | None = None, bins: int = 50, level: float = 0.95) -> dict[str, Any]:
     """Singling-out risk: can predicates read off the synthetic data isolate one real person?
 
     Definition: the attacker's predicates are the cells (quasi-identifier values; categories
@@ -243,9 +241,7 @@ def singling_out(
     }
 
 
-def linkability(
-    setup: AttackSetup, *, columns: tuple[list[str], list[str]] | None = None, level: float = 0.95
-) -> dict[str, Any]:
+def linkability(setup: AttackSetup, *, columns: tuple[list[str], list[str]] | None = None, level: float = 0.95) -> dict[str, Any]:
     """Linkability risk: can the synthetic data join two halves of a real person's record?
 
     Definition: the quasi-identifiers are split into two disjoint sets A and B (alternately, in

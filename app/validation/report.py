@@ -136,10 +136,7 @@ def _rule(g: Mapping[str, Any]) -> str:
         return rule
     bound = "lower" if g["comparison"] in ("<", "<=") else "upper"
     low, high = g.get("interval") or (None, None)
-    return (
-        f"{bound} bound {rule}<br><span class='muted'>estimate {_fmt(g.get('estimate'))} "
-        f"[{_fmt(low)}, {_fmt(high)}]</span>"
-    )
+    return f"{bound} bound {rule}<br><span class='muted'>estimate {_fmt(g.get('estimate'))} [{_fmt(low)}, {_fmt(high)}]</span>"
 
 
 def _utility(util: Mapping[str, Any] | None, hyb: Mapping[str, Any] | None) -> str:
