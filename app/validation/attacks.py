@@ -7,7 +7,7 @@ success explained only by membership:
 
     risk = (member_rate - control_rate) / (1 - control_rate)
 
-with a 95% interval for the difference of two proportions (Newcombe's hybrid Wilson score
+with a ``level`` (default 95%) interval for the difference of two proportions (Newcombe's hybrid Wilson score
 interval) carried through the same formula. Off-the-shelf attacks average over everyone and see
 nothing: a generator leaks the outliers it memorised, not the crowd. So targets are ranked by
 rarity, the distance to their nearest neighbour in a *reference* sample of real holdout rows

@@ -3,9 +3,9 @@
 PWSIM at epsilon = 1 on the first 2,000 and 8,000 rows of Adult (20 % holdout, as a job splits
 them), twelve seeds each, judged by the privacy gates of ``dev-only`` (the service's default
 policy, strictest on privacy). When these gates compared point estimates with fixed thresholds
-they rejected 18 of 24 such releases at 2,000 rows and 11 of 24 at 8,000 (bench/VALIDATION.md);
-a gate that rejects honest output that often cannot tell a leak from bad luck. Judged on
-confidence bounds none of 24 per size was rejected when this test was written; the test allows
+they rejected 9 of these 12 releases at 2,000 rows and 6 of 12 at 8,000 (18 and 11 of 24 seeds;
+bench/VALIDATION.md); a gate that rejects honest output that often cannot tell a leak from bad
+luck. Judged on confidence bounds none of 24 per size was rejected when this test was written; the test allows
 one of twelve per size so that an unlucky seed does not make it flaky, which still bounds the
 false-rejection rate well below the old ~50 %. The leak tests in ``test_privacy.py`` show the
 same gates still reject a 5 % verbatim or perturbed copy.
