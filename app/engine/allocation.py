@@ -21,12 +21,15 @@ from typing import Any
 
 from app.engine.accountant import (
     exponential_mechanism_epsilon,
+    gaussian_sigma,
     rho_from_epsilon_delta,
     validate_epsilon_delta,
 )
 from app.engine.discretize import build_codec
 from app.engine.errors import BudgetError
 from app.engine.schema import ColumnSchema, ColumnType, Sensitivity, TableSchema
+
+MODELED_STATUSES = ("modeled", "generalized", "isolated")
 
 
 @dataclass(frozen=True)
@@ -110,7 +113,7 @@ class Plan:
 
     @property
     def modeled(self) -> list[ColumnAllocation]:
-        return [c for c in self.columns if c.status in ("modeled", "generalized", "isolated")]
+        return [c for c in self.columns if c.status in MODELED_STATUSES]
 
     @property
     def tree_sigma(self) -> float | None:
@@ -182,7 +185,8 @@ def _max_joint_cells(a: ColumnAllocation, b: ColumnAllocation) -> int:
 
 
 def _sigma(k: int, rho: float) -> float:
-    return k / math.sqrt(2 * rho) if rho > 0 else math.inf
+    """Noise of a measurement with ``rho`` of budget (infinite when it gets none)."""
+    return gaussian_sigma(k, rho) if rho > 0 else math.inf
 
 
 def column_allocations(schema: TableSchema, config: PWSIMConfig) -> list[ColumnAllocation]:
@@ -238,7 +242,7 @@ def make_plan(
     k = schema.max_rows_per_person
     cols = column_allocations(schema, config)
     by_name = {c.name: c for c in cols}
-    modeled = [c for c in cols if c.status in ("modeled", "generalized", "isolated")]
+    modeled = [c for c in cols if c.status in MODELED_STATUSES]
     notes: list[str] = []
 
     rho_domain = rho * config.domain_share if paid_domains else 0.0
