@@ -28,7 +28,7 @@ from app.engine import infer as engine_infer
 from app.engine import io as engine_io
 from app.engine.errors import DataError, SchemaError
 from app.engine.schema import TableSchema
-from app.jobs import service as jobs_service
+from app.jobs.models import ACTIVE_STATUSES, Job
 from app.ledger import service as ledger_service
 
 log = logging.getLogger(__name__)
@@ -80,9 +80,7 @@ def create_dataset(
     )
     session.add(dataset)
     session.flush()
-    session.add(
-        DatasetSchemaVersion(dataset_id=dataset_id, version=1, source=source, document=schema.to_dict())
-    )
+    session.add(DatasetSchemaVersion(dataset_id=dataset_id, version=1, source=source, document=schema.to_dict()))
     ledger_service.open_budget(session=session, dataset_id=dataset_id, epsilon=epsilon, delta=delta)
     session.flush()
 
@@ -121,9 +119,7 @@ def get_active_dataset(*, session: Session, dataset_id: str) -> Dataset:
     return dataset
 
 
-def list_datasets(
-    *, session: Session, limit: int, offset: int, include_deleted: bool = False
-) -> tuple[list[Dataset], int]:
+def list_datasets(*, session: Session, limit: int, offset: int, include_deleted: bool = False) -> tuple[list[Dataset], int]:
     query = select(Dataset)
     if not include_deleted:
         query = query.where(Dataset.status == "active")
@@ -145,9 +141,7 @@ def schema_for(dataset: Dataset, version: int | None = None) -> TableSchema:
     return TableSchema.from_dict(schema_version(dataset, version).document)
 
 
-def add_schema_version(
-    *, session: Session, settings: Settings, dataset_id: str, document: dict[str, Any]
-) -> Dataset:
+def add_schema_version(*, session: Session, settings: Settings, dataset_id: str, document: dict[str, Any]) -> Dataset:
     """Store a new schema version (checked against the data's header) and make it current."""
     dataset = get_active_dataset(session=session, dataset_id=dataset_id)
     schema = parse_schema(document)
@@ -157,11 +151,7 @@ def add_schema_version(
         raise InvalidData(str(exc)) from None
     check_header(schema, list(header))
     version = dataset.current_schema_version + 1
-    session.add(
-        DatasetSchemaVersion(
-            dataset_id=dataset.id, version=version, source="declared", document=schema.to_dict()
-        )
-    )
+    session.add(DatasetSchemaVersion(dataset_id=dataset.id, version=version, source="declared", document=schema.to_dict()))
     dataset.current_schema_version = version
     session.flush()
     session.refresh(dataset, attribute_names=["schemas"])
@@ -173,7 +163,7 @@ def delete_dataset(*, session: Session, settings: Settings, dataset_id: str) -> 
     dataset = get_dataset(session=session, dataset_id=dataset_id)
     if dataset.status == "deleted":
         return dataset
-    if jobs_service.count_active(session=session, dataset_id=dataset_id):
+    if _active_jobs(session, dataset_id):
         raise DatasetBusy("the dataset has queued or running jobs; cancel them first")
     folder = (settings.data_dir / dataset.storage_path).parent if dataset.storage_path else None
     dataset.status = "deleted"
@@ -188,6 +178,11 @@ def delete_dataset(*, session: Session, settings: Settings, dataset_id: str) -> 
     return dataset
 
 
+def _active_jobs(session: Session, dataset_id: str) -> int:
+    """Jobs of the dataset still queued, running or validating: they will read its source data."""
+    return session.scalar(select(func.count()).where(Job.dataset_id == dataset_id, Job.status.in_(ACTIVE_STATUSES))) or 0
+
+
 def _without_domains(document: dict[str, Any]) -> dict[str, Any]:
     columns = [{k: v for k, v in column.items() if k != "domain"} for column in document.get("columns", [])]
     return {**document, "columns": columns}
@@ -199,9 +194,7 @@ def source_path(settings: Settings, dataset: Dataset) -> Path:
     return settings.data_dir / dataset.storage_path
 
 
-def load_for_job(
-    *, session: Session, settings: Settings, dataset_id: str, version: int
-) -> tuple[Dataset, Path, TableSchema]:
+def load_for_job(*, session: Session, settings: Settings, dataset_id: str, version: int) -> tuple[Dataset, Path, TableSchema]:
     """What a job needs: the dataset, its source file and the schema version the job recorded."""
     dataset = get_active_dataset(session=session, dataset_id=dataset_id)
     row = schema_version(dataset, version)

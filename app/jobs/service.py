@@ -45,7 +45,7 @@ from app.jobs.exceptions import (
     PolicyModeMismatch,
     RowsAboveLimit,
 )
-from app.jobs.models import ACTIVE_STATUSES, FINAL_STATUSES, Job
+from app.jobs.models import FINAL_STATUSES, Job
 from app.jobs.schemas import JobCreate
 from app.ledger import service as ledger_service
 from app.ledger.exceptions import BudgetExhausted
@@ -262,10 +262,6 @@ def current_release(*, session: Session, dataset_id: str) -> Job:
     if job is None:
         raise NoRelease(f"dataset {dataset_id} has no released job yet")
     return job
-
-
-def count_active(*, session: Session, dataset_id: str) -> int:
-    return session.scalar(select(func.count()).where(Job.dataset_id == dataset_id, Job.status.in_(ACTIVE_STATUSES))) or 0
 
 
 def cancel_job(*, session: Session, job_id: str) -> Job:
