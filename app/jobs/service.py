@@ -47,6 +47,7 @@ from app.jobs.exceptions import (
 )
 from app.jobs.models import FINAL_STATUSES, Job
 from app.jobs.schemas import JobCreate
+from app.jobs.transitions import settle, transition
 from app.ledger import service as ledger_service
 from app.ledger.exceptions import BudgetExhausted
 from app.policies import service as policies_service
@@ -271,25 +272,12 @@ def cancel_job(*, session: Session, job_id: str) -> Job:
         return job
     if job.status in FINAL_STATUSES:
         raise JobNotCancellable(f"job {job_id} already finished with status {job.status}")
-    if _transition(session, job_id, ("queued",), "cancelled", finished_at=utcnow(), cancel_requested=True):
+    if transition(session, job_id, ("queued",), "cancelled", finished_at=utcnow(), cancel_requested=True):
         ledger_service.release(session=session, job_id=job_id, reason="cancelled before start")
         after_commit(session, lambda: metrics.JOBS.labels(status="cancelled").inc())
     else:  # running or validating: the runner stops at its next progress report
         session.execute(update(Job).where(Job.id == job_id).values(cancel_requested=True))
     return get_job(session=session, job_id=job_id)
-
-
-def _transition(session: Session, job_id: str, from_statuses: tuple[str, ...], to: str, **values: Any) -> bool:
-    """Move a job only if it is still in one of ``from_statuses`` (and matches extra guards)."""
-    guards = values.pop("_guards", ())
-    row = session.execute(
-        update(Job)
-        .where(Job.id == job_id, Job.status.in_(from_statuses), *guards)
-        .values(status=to, **values)
-        .returning(Job.id)
-        .execution_options(synchronize_session=False)
-    ).first()
-    return row is not None
 
 
 def _engine_api():
@@ -570,7 +558,7 @@ def _run_claimed(
 
     t_validate = time.monotonic()
     with session_scope(factory) as session:
-        moved = _transition(
+        moved = transition(
             session,
             job_id,
             ("running",),
@@ -611,7 +599,7 @@ def _run_claimed(
     t_store = time.monotonic()
     try:
         with session_scope(factory) as session:
-            if not _transition(
+            if not transition(
                 session,
                 job_id,
                 ("validating",),
@@ -731,7 +719,7 @@ def _finish_failed(
     timings: dict[str, Any],
 ) -> str | None:
     with session_scope(factory) as session:
-        moved = _transition(
+        moved = transition(
             session,
             job_id,
             ("running", "validating"),
@@ -745,16 +733,9 @@ def _finish_failed(
         )
         if not moved:
             return None
-        _settle(session, job_id, charge=charge, reason=code)
+        settle(session, job_id, charge=charge, reason=code)
     metrics.JOBS.labels(status=status).inc()
     return status
-
-
-def _settle(session: Session, job_id: str, *, charge: bool, reason: str) -> None:
-    if charge:
-        ledger_service.charge(session=session, job_id=job_id, reason=reason)
-    else:
-        ledger_service.release(session=session, job_id=job_id, reason=reason)
 
 
 def _engine_error_code(exc: Exception) -> str:
@@ -816,7 +797,7 @@ def reap_expired(*, session: Session, settings: Settings, dispatcher: Any) -> li
     for job_id, status, attempts, noise_drawn in stale:
         guards = (Job.attempts == attempts, Job.lease_expires_at < now)
         if not noise_drawn and attempts < settings.max_job_attempts:
-            if _transition(
+            if transition(
                 session,
                 job_id,
                 (status,),
@@ -836,7 +817,7 @@ def reap_expired(*, session: Session, settings: Settings, dispatcher: Any) -> li
             if noise_drawn
             else f"the job's worker was lost {attempts} times; giving up"
         )
-        if _transition(
+        if transition(
             session,
             job_id,
             (status,),
@@ -847,7 +828,7 @@ def reap_expired(*, session: Session, settings: Settings, dispatcher: Any) -> li
             lease_expires_at=None,
             _guards=guards,
         ):
-            _settle(session, job_id, charge=noise_drawn, reason="worker_lost")
+            settle(session, job_id, charge=noise_drawn, reason="worker_lost")
             done.append((job_id, "failed"))
     done.extend(_redispatch_stale_queued(session, settings=settings, dispatcher=dispatcher, now=now))
     for job_id, status in done:
@@ -868,7 +849,7 @@ def _redispatch_stale_queued(session: Session, *, settings: Settings, dispatcher
     ).all()
     sent = []
     for job_id, dispatched_at in stale:
-        if _transition(
+        if transition(
             session,
             job_id,
             ("queued",),
