@@ -54,6 +54,16 @@ CATALOGUE: dict[str, tuple[str, ...]] = {
         "tstr_mae",
         "r2_degradation",
         "mae_degradation",
+        "tstr_degradation_low",
+        "tstr_degradation_high",
+        "auc_degradation_low",
+        "auc_degradation_high",
+        "accuracy_degradation_low",
+        "accuracy_degradation_high",
+        "r2_degradation_low",
+        "r2_degradation_high",
+        "mae_degradation_low",
+        "mae_degradation_high",
     ),
     "fairness": ("max_group_utility_gap", "dp_difference_shift", "eo_difference_shift"),
     "causal": ("sign_agreement", "ci_overlap", "relative_difference"),
@@ -184,6 +194,8 @@ def _joint(ctx: MetricContext, **kw: Any) -> dict[str, Any]:
 def _utility(ctx: MetricContext, **kw: Any) -> dict[str, Any]:
     if ctx.metadata.target is None:
         return _absent("utility", "no target declared")
+    # params: level and bootstrap of the degradation intervals (the models are shared, seeded apart)
+    kw.setdefault("seed", ctx.seed_for("utility"))
     return utility.ml_utility(ctx.train, ctx.synthetic, holdout=ctx.holdout, metadata=ctx.metadata, run=ctx.utility_run(), **kw)
 
 
