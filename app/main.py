@@ -21,8 +21,8 @@ from app.artifacts.signing import load_signer
 from app.config import Settings, get_settings
 from app.db import make_engine, make_session_factory, session_scope, upgrade_database
 from app.errors import Problem, ServiceUnavailable, install_error_handlers
-from app.jobs import service as jobs_service
 from app.jobs.dispatch import make_dispatcher
+from app.jobs.reaper import Reaper, requeue_orphans
 
 log = logging.getLogger(__name__)
 
@@ -81,10 +81,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         if settings.embedded:
             with session_scope(app.state.session_factory) as session:
-                jobs_service.requeue_orphans(session=session, dispatcher=app.state.dispatcher)
-        reaper = jobs_service.Reaper(
-            session_factory=app.state.session_factory, settings=settings, dispatcher=app.state.dispatcher
-        )
+                requeue_orphans(session=session, dispatcher=app.state.dispatcher)
+        reaper = Reaper(session_factory=app.state.session_factory, settings=settings, dispatcher=app.state.dispatcher)
         reaper.start()
         try:
             yield

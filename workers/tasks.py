@@ -11,6 +11,7 @@ from sqlalchemy.exc import OperationalError
 from app.artifacts.signing import Signer, load_signer
 from app.config import get_settings
 from app.db import make_engine, make_session_factory, session_scope
+from app.jobs import reaper
 from app.jobs import service as jobs_service
 from workers.celery_app import celery_app
 
@@ -42,15 +43,11 @@ def run_job(self, job_id: str) -> str | None:
     settings, factory, signer = _runtime()
     signer: Signer
     worker = f"{socket.gethostname()}:{self.request.hostname or 'celery'}"
-    return jobs_service.run_job(
-        session_factory=factory, settings=settings, signer=signer, job_id=job_id, worker=worker
-    )
+    return jobs_service.run_job(session_factory=factory, settings=settings, signer=signer, job_id=job_id, worker=worker)
 
 
 @celery_app.task(name="pwsim.reap_jobs", ignore_result=True)
 def reap_jobs() -> int:
     settings, factory, _ = _runtime()
     with session_scope(factory) as session:
-        return len(
-            jobs_service.reap_expired(session=session, settings=settings, dispatcher=_CeleryDispatcher())
-        )
+        return len(reaper.reap_expired(session=session, settings=settings, dispatcher=_CeleryDispatcher()))

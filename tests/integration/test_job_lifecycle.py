@@ -10,6 +10,7 @@ from sqlalchemy import update
 
 from app.artifacts.signing import load_signer
 from app.db import session_scope, utcnow
+from app.jobs import reaper as jobs_reaper
 from app.jobs import service as jobs
 from app.jobs.dispatch import ThreadPoolDispatcher
 from app.jobs.models import Job
@@ -82,9 +83,7 @@ def test_reaper_requeues_a_job_that_drew_no_noise(pg_factory, settings, queued):
     )
     try:
         with session_scope(pg_factory) as session:
-            assert jobs.reap_expired(session=session, settings=settings, dispatcher=dispatcher) == [
-                (queued, "queued")
-            ]
+            assert jobs_reaper.reap_expired(session=session, settings=settings, dispatcher=dispatcher) == [(queued, "queued")]
         deadline = time.monotonic() + 60
         while job_state(pg_factory, queued)[0] != "released":
             assert time.monotonic() < deadline, job_state(pg_factory, queued)
@@ -100,9 +99,9 @@ def test_reaper_fails_and_charges_once_noise_was_drawn(pg_factory, settings, que
         jobs.claim(session=session, job_id=queued, worker="dead", settings=settings)
     _expire(pg_factory, queued, noise_drawn=True, stage="measure")
     with session_scope(pg_factory) as session:
-        assert jobs.reap_expired(session=session, settings=settings, dispatcher=None) == [(queued, "failed")]
+        assert jobs_reaper.reap_expired(session=session, settings=settings, dispatcher=None) == [(queued, "failed")]
     with session_scope(pg_factory) as session:  # a second reaper finds nothing to do
-        assert jobs.reap_expired(session=session, settings=settings, dispatcher=None) == []
+        assert jobs_reaper.reap_expired(session=session, settings=settings, dispatcher=None) == []
     status, _, budget, code = job_state(pg_factory, queued)
     assert (status, code) == ("failed", "worker_lost")
     assert budget == {"reserved": 0.01, "charged": 0.01, "released": None}
@@ -111,7 +110,7 @@ def test_reaper_fails_and_charges_once_noise_was_drawn(pg_factory, settings, que
 def test_reaper_gives_up_after_max_attempts(pg_factory, settings, queued):
     _expire(pg_factory, queued, status="running", attempts=settings.max_job_attempts)
     with session_scope(pg_factory) as session:
-        assert jobs.reap_expired(session=session, settings=settings, dispatcher=None) == [(queued, "failed")]
+        assert jobs_reaper.reap_expired(session=session, settings=settings, dispatcher=None) == [(queued, "failed")]
     status, _, budget, _ = job_state(pg_factory, queued)
     assert status == "failed" and budget["released"] == 0.01 and budget["charged"] is None
 
@@ -120,7 +119,7 @@ def test_live_lease_is_not_reaped(pg_factory, settings, queued):
     with session_scope(pg_factory) as session:
         jobs.claim(session=session, job_id=queued, worker="alive", settings=settings)
     with session_scope(pg_factory) as session:
-        assert jobs.reap_expired(session=session, settings=settings, dispatcher=None) == []
+        assert jobs_reaper.reap_expired(session=session, settings=settings, dispatcher=None) == []
 
 
 def test_cancel_queued_releases(pg_factory, queued):
@@ -208,7 +207,7 @@ def test_queued_job_whose_message_was_lost_is_sent_again(pg_factory, settings, q
     )
     try:
         with session_scope(pg_factory) as session:
-            assert jobs.reap_expired(session=session, settings=settings, dispatcher=dispatcher) == [
+            assert jobs_reaper.reap_expired(session=session, settings=settings, dispatcher=dispatcher) == [
                 (queued, "redispatched")
             ]
         deadline = time.monotonic() + 60
@@ -216,6 +215,6 @@ def test_queued_job_whose_message_was_lost_is_sent_again(pg_factory, settings, q
             assert time.monotonic() < deadline, job_state(pg_factory, queued)
             time.sleep(0.2)
         with session_scope(pg_factory) as session:  # recently dispatched jobs are left alone
-            assert jobs.reap_expired(session=session, settings=settings, dispatcher=dispatcher) == []
+            assert jobs_reaper.reap_expired(session=session, settings=settings, dispatcher=dispatcher) == []
     finally:
         dispatcher.shutdown()
