@@ -6,9 +6,13 @@ params are inherited, a gate with the same id replaces the inherited one, ``remo
 drops some. :func:`load_policy` resolves the chain into one flat :class:`Policy` whose
 ``digest`` identifies its exact content, so a verdict can name what it was judged by.
 
-Built-in policies live in ``policies/*.yaml``; :func:`builtin_policy` loads them. Storing
-uploaded policies (immutable versions) is the service's job: it passes a ``resolver`` that
-returns the stored document for a name and version.
+Built-in policies live in ``policies/<name>.yaml`` (the newest version of each) and
+``policies/archive/<name>@<version>.yaml`` (every earlier version, unchanged); :func:`builtin_policy`
+loads them. A built-in version is immutable like an uploaded one: ``default@1`` always resolves
+to the same gates and digest (``policies/digests.json`` pins every one, a test checks it), and a
+built-in that extends another names the base's version. Storing uploaded policies (immutable
+versions) is the service's job: it passes a ``resolver`` that returns the stored document for a
+name and version.
 """
 
 from __future__ import annotations
@@ -205,7 +209,8 @@ def load_policy(source: str | Path | Mapping[str, Any] | Policy, *, resolver: Re
 
     Args:
         source: a Policy (returned as is), a mapping, a path to a .yaml/.json file, YAML/JSON
-            text, or the name of a built-in policy (``"default"``, ``"churn@1"``...).
+            text, or the name of a built-in policy: ``"default"`` (its newest version) or
+            ``"churn@1"`` (that version, archived or current).
         resolver: ``(name, version or None) -> document`` for bases that are not built in;
             it is asked first, built-ins are the fallback.
 
@@ -234,18 +239,50 @@ def builtin_names() -> list[str]:
     return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".yaml"))
 
 
-def builtin_document(name: str, version: int | None = None) -> dict[str, Any]:
-    """The raw document of a built-in policy; PolicyError if there is none (at that version)."""
+def builtin_versions(name: str) -> list[int]:
+    """Every version of built-in ``name``, oldest first: the archived ones and the current one."""
     if name not in builtin_names():
         raise PolicyError(f"unknown policy {name!r}")
-    doc = parse_document(resources.files("app.validation.policies").joinpath(f"{name}.yaml").read_text("utf-8"))
-    if version is not None and doc.get("version") != version:
-        raise PolicyError(f"built-in policy {name!r} has version {doc.get('version')}, not {version}")
+    return sorted({*_archived(name), builtin_document(name)["version"]})
+
+
+def builtin_document(name: str, version: int | None = None) -> dict[str, Any]:
+    """The raw document of a built-in policy, its newest version unless ``version`` is given.
+
+    Earlier versions come from ``policies/archive/<name>@<version>.yaml``. PolicyError if there is
+    no such built-in or version.
+    """
+    if name not in builtin_names():
+        raise PolicyError(f"unknown policy {name!r}")
+    folder = resources.files("app.validation.policies")
+    doc = parse_document(folder.joinpath(f"{name}.yaml").read_text("utf-8"))
+    if version is None or doc.get("version") == version:
+        return doc
+    archived = _archived(name)
+    if version not in archived:
+        known = ", ".join(str(v) for v in sorted({*archived, doc.get("version")}))
+        raise PolicyError(f"built-in policy {name!r} has no version {version} (versions: {known})")
+    doc = parse_document(archived[version].read_text("utf-8"))
+    if (doc.get("name"), doc.get("version")) != (name, version):
+        raise PolicyError(f"archived built-in {name}@{version} names itself {doc.get('name')}@{doc.get('version')}")
     return doc
 
 
+def _archived(name: str) -> dict[int, Any]:
+    """The archived versions of built-in ``name``: version -> resource of its document."""
+    folder = resources.files("app.validation.policies").joinpath("archive")
+    if not folder.is_dir():
+        return {}
+    found = {}
+    for entry in folder.iterdir():
+        stem, at, version = entry.name.removesuffix(".yaml").rpartition("@")
+        if entry.name.endswith(".yaml") and at and stem == name and version.isdigit():
+            found[int(version)] = entry
+    return found
+
+
 def builtin_policy(name: str, version: int | None = None) -> Policy:
-    """A built-in policy, resolved."""
+    """A built-in policy at ``version`` (its newest if None), resolved."""
     return _resolve(builtin_document(name, version), None, seen=())
 
 

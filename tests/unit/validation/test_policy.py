@@ -66,7 +66,7 @@ def test_extends_overrides_in_place_adds_and_removes():
     doc = {
         "name": "strict-churn",
         "version": 1,
-        "extends": "churn@1",
+        "extends": "churn@2",
         "remove_gates": ["adversarial.auc"],
         "params": {"attacks": {"targets": 500}},
         "gates": [
@@ -86,7 +86,7 @@ def test_extends_overrides_in_place_adds_and_removes():
     assert ids.index("utility.tstr_degradation") == 0  # the override keeps the inherited place
     assert {g.id: g for g in policy.gates}["utility.tstr_degradation"].threshold == 0.05
     assert policy.params["attacks"] == {"targets": 500, "rare_share": 0.2}
-    assert policy.lineage == ("strict-churn@1", "churn@1", "default@1") and policy.use_case == "churn"
+    assert policy.lineage == ("strict-churn@1", "churn@2", "default@2") and policy.use_case == "churn"
 
 
 def test_digest_changes_with_content_not_with_formatting():
@@ -101,7 +101,7 @@ def test_yaml_text_and_files(tmp_path):
     path = tmp_path / "team-b.yaml"
     path.write_text(text)
     assert load_policy(text) == load_policy(path) == load_policy(str(path))
-    assert load_policy("default@1") == builtin_policy("default")
+    assert load_policy("default@2") == builtin_policy("default") != load_policy("default@1")
 
 
 def test_resolver_supplies_stored_bases():
