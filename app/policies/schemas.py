@@ -28,7 +28,9 @@ class PolicyRead(BaseModel):
 class PolicySummary(BaseModel):
     name: str
     builtin: bool
-    versions: list[int]
+    versions: list[int] = Field(
+        description="Every version, oldest first; each stays resolvable as name@version (built-in ones too)."
+    )
     latest: PolicyRead
 
 

@@ -4,7 +4,9 @@ An uploaded version is immutable: the same name and version with the same docume
 policy (the upload answers with it again), with another document it is a conflict. A document that
 ``extends`` a base is resolved when it is uploaded and stored flat as well, so a later version of
 the base never changes what an existing version means; its ``digest`` (sha256 of the flat policy)
-is what jobs and verdicts record. Built-in names are reserved: they change only with the code.
+is what jobs and verdicts record. Built-in names are reserved: they change only with the code, and
+then only by a new version; earlier built-in versions stay resolvable (the library's archive), so a
+job that names ``default@1`` is judged by, and records, exactly what ``default@1`` always meant.
 """
 
 from __future__ import annotations
@@ -191,7 +193,7 @@ def list_policies(*, session: Session) -> list[dict[str, Any]]:
     items = []
     for name in library.builtin_names():
         latest = _builtin(name, None)
-        items.append({"name": name, "builtin": True, "versions": [latest.version], "latest": latest})
+        items.append({"name": name, "builtin": True, "versions": library.builtin_versions(name), "latest": latest})
     rows = session.execute(
         select(PolicyVersion.name, PolicyVersion.version).order_by(PolicyVersion.name, PolicyVersion.version)
     ).all()
@@ -208,7 +210,7 @@ def list_policies(*, session: Session) -> list[dict[str, Any]]:
 def list_versions(*, session: Session, name: str) -> list[ResolvedPolicy]:
     """Every version of policy ``name``, oldest first; PolicyNotFound if there is none."""
     if name in library.builtin_names():
-        return [_builtin(name, None)]
+        return [_builtin(name, v) for v in library.builtin_versions(name)]
     rows = session.scalars(select(PolicyVersion).where(PolicyVersion.name == name).order_by(PolicyVersion.version)).all()
     if not rows:
         raise PolicyNotFound(f"no policy named {name!r}")
@@ -252,11 +254,12 @@ def _from_row(row: PolicyVersion) -> ResolvedPolicy:
 
 
 def _builtin(name: str, version: int | None) -> ResolvedPolicy:
+    """A built-in at ``version`` (its newest if None): the current file or an archived version."""
     try:
         document = library.builtin_document(name, version)
-    except library.PolicyError:
-        raise PolicyNotFound(f"no policy {name}@{version}: the built-in {name!r} is at another version") from None
-    policy = library.builtin_policy(name)
+    except library.PolicyError as exc:
+        raise PolicyNotFound(f"no policy {name}@{version}: {exc}") from None
+    policy = library.builtin_policy(name, document["version"])
     return ResolvedPolicy(
         name=policy.name,
         version=policy.version,
