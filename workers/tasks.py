@@ -1,4 +1,4 @@
-"""Thin tasks: ids in, a domain service call, commit. All logic lives in app.jobs.service."""
+"""Thin tasks: ids in, a domain service call, commit. All logic lives in app.jobs (runner and reaper)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,7 @@ from sqlalchemy.exc import OperationalError
 from app.artifacts.signing import Signer, load_signer
 from app.config import get_settings
 from app.db import make_engine, make_session_factory, session_scope
-from app.jobs import reaper
-from app.jobs import service as jobs_service
+from app.jobs import reaper, runner
 from workers.celery_app import celery_app
 
 log = logging.getLogger(__name__)
@@ -43,7 +42,7 @@ def run_job(self, job_id: str) -> str | None:
     settings, factory, signer = _runtime()
     signer: Signer
     worker = f"{socket.gethostname()}:{self.request.hostname or 'celery'}"
-    return jobs_service.run_job(session_factory=factory, settings=settings, signer=signer, job_id=job_id, worker=worker)
+    return runner.run_job(session_factory=factory, settings=settings, signer=signer, job_id=job_id, worker=worker)
 
 
 @celery_app.task(name="pwsim.reap_jobs", ignore_result=True)

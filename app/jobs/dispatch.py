@@ -1,6 +1,6 @@
 """How a queued job reaches a runner: one small interface, two implementations.
 
-Embedded mode runs ``jobs.service.run_job`` on an in-process thread pool; scale-out sends the job id
+Embedded mode runs ``jobs.runner.run_job`` on an in-process thread pool; scale-out sends the job id
 to Celery. Either way the job's state lives in the database, and dispatch happens after commit.
 """
 
@@ -15,6 +15,7 @@ from typing import Protocol
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import Settings
+from app.jobs.runner import run_job
 
 log = logging.getLogger(__name__)
 
@@ -43,10 +44,8 @@ class ThreadPoolDispatcher:
             self._pool.submit(self._run, job_id)
 
     def _run(self, job_id: str) -> None:
-        from app.jobs import service as jobs_service
-
         try:
-            jobs_service.run_job(
+            run_job(
                 session_factory=self.session_factory,
                 settings=self.settings,
                 signer=self.signer,

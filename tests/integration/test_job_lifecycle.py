@@ -11,6 +11,7 @@ from sqlalchemy import update
 from app.artifacts.signing import load_signer
 from app.db import session_scope, utcnow
 from app.jobs import reaper as jobs_reaper
+from app.jobs import runner as jobs_runner
 from app.jobs import service as jobs
 from app.jobs.dispatch import ThreadPoolDispatcher
 from app.jobs.models import Job
@@ -44,9 +45,9 @@ def job_state(factory, job_id):
 
 def test_claim_is_guarded(pg_factory, settings, queued):
     with session_scope(pg_factory) as session:
-        assert jobs.claim(session=session, job_id=queued, worker="a", settings=settings) == 1
+        assert jobs_runner.claim(session=session, job_id=queued, worker="a", settings=settings) == 1
     with session_scope(pg_factory) as session:  # a redelivered message loses the race quietly
-        assert jobs.claim(session=session, job_id=queued, worker="b", settings=settings) is None
+        assert jobs_runner.claim(session=session, job_id=queued, worker="b", settings=settings) is None
 
 
 def test_run_job_twice_runs_once(pg_factory, settings, queued):
@@ -58,8 +59,8 @@ def test_run_job_twice_runs_once(pg_factory, settings, queued):
         "job_id": queued,
         "worker": "t",
     }
-    assert jobs.run_job(**kwargs) == "released"
-    assert jobs.run_job(**kwargs) is None
+    assert jobs_runner.run_job(**kwargs) == "released"
+    assert jobs_runner.run_job(**kwargs) is None
     status, attempts, budget, _ = job_state(pg_factory, queued)
     assert status == "released" and attempts == 1
     assert budget == {"reserved": 0.01, "charged": 0.01, "released": None}
@@ -76,7 +77,7 @@ def _expire(factory, job_id, **values):
 
 def test_reaper_requeues_a_job_that_drew_no_noise(pg_factory, settings, queued):
     with session_scope(pg_factory) as session:
-        jobs.claim(session=session, job_id=queued, worker="dead", settings=settings)
+        jobs_runner.claim(session=session, job_id=queued, worker="dead", settings=settings)
     _expire(pg_factory, queued)
     dispatcher = ThreadPoolDispatcher(
         settings=settings, session_factory=pg_factory, signer=load_signer(settings)
@@ -96,7 +97,7 @@ def test_reaper_requeues_a_job_that_drew_no_noise(pg_factory, settings, queued):
 
 def test_reaper_fails_and_charges_once_noise_was_drawn(pg_factory, settings, queued):
     with session_scope(pg_factory) as session:
-        jobs.claim(session=session, job_id=queued, worker="dead", settings=settings)
+        jobs_runner.claim(session=session, job_id=queued, worker="dead", settings=settings)
     _expire(pg_factory, queued, noise_drawn=True, stage="measure")
     with session_scope(pg_factory) as session:
         assert jobs_reaper.reap_expired(session=session, settings=settings, dispatcher=None) == [(queued, "failed")]
@@ -117,7 +118,7 @@ def test_reaper_gives_up_after_max_attempts(pg_factory, settings, queued):
 
 def test_live_lease_is_not_reaped(pg_factory, settings, queued):
     with session_scope(pg_factory) as session:
-        jobs.claim(session=session, job_id=queued, worker="alive", settings=settings)
+        jobs_runner.claim(session=session, job_id=queued, worker="alive", settings=settings)
     with session_scope(pg_factory) as session:
         assert jobs_reaper.reap_expired(session=session, settings=settings, dispatcher=None) == []
 
@@ -131,15 +132,15 @@ def test_cancel_queued_releases(pg_factory, queued):
 
 def test_cancel_running_stops_at_next_progress_and_charges_after_noise(pg_factory, settings, queued):
     with session_scope(pg_factory) as session:
-        attempt = jobs.claim(session=session, job_id=queued, worker="w", settings=settings)
+        attempt = jobs_runner.claim(session=session, job_id=queued, worker="w", settings=settings)
         jobs.cancel_job(session=session, job_id=queued)
-    runner = jobs._Runner(pg_factory, settings, queued, attempt)
+    runner = jobs_runner._Runner(pg_factory, settings, queued, attempt)
     runner.noise_stages = frozenset({"measure"})
-    with pytest.raises(jobs.JobCancelled):
+    with pytest.raises(jobs_runner.JobCancelled):
         runner.progress(0.5, "measure")
     assert runner.noise_drawn
     assert (
-        jobs._finish_failed(
+        jobs_runner._finish_failed(
             pg_factory,
             queued,
             attempt,
