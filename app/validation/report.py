@@ -51,8 +51,8 @@ def render_html(verdict: Any, *, title: str | None = None, notes: Sequence[str] 
         _banner(v),
         "".join(f"<p class='note'>{_e(n)}</p>" for n in notes),
         _business(v.get("business")),
-        _gate_table(v.get("gates", [])),
-        _utility(metrics.get("utility"), metrics.get("hybrid")),
+        _gate_table(v.get("gates", []), metrics),
+        _utility(metrics.get("utility"), metrics.get("hybrid"), v.get("gates", [])),
         _causal(metrics.get("causal")),
         _privacy(metrics),
         _joint(metrics.get("joint")),
@@ -111,9 +111,15 @@ def _business(b: Mapping[str, Any] | None) -> str:
     )
 
 
-def _gate_table(gates: Sequence[Mapping[str, Any]]) -> str:
+def _gate_table(gates: Sequence[Mapping[str, Any]], metrics: Mapping[str, Any] | None = None) -> str:
     rows = []
     for g in gates:
+        if g.get("basis", "estimate") == "estimate" and g.get("value") is not None:
+            # a point-estimate gate on a metric that reports an interval: show it, the noise is news
+            family, _, key = g["metric"].partition(".")
+            vals = ((metrics or {}).get(family) or {}).get("values") or {}
+            if vals.get(f"{key}_low") is not None and vals.get(f"{key}_high") is not None:
+                g = {**g, "interval": [vals[f"{key}_low"], vals[f"{key}_high"]]}
         colour = {"pass": PASS_C, "fail": FAIL_C}.get(g["status"], SKIP_C)
         kind = "blocking" if g["blocking"] else "advisory"
         note = g.get("reason") or g.get("description") or ""
@@ -133,13 +139,16 @@ def _rule(g: Mapping[str, Any]) -> str:
     """The gate's rule; a ci_bound gate names the bound it compares and shows the estimate and interval."""
     rule = f"{_e(g['comparison'])} {_fmt(g['threshold'])}"
     if g.get("basis", "estimate") != "ci_bound":
-        return rule
+        low, high = g.get("interval") or (None, None)
+        if low is None or high is None:
+            return rule
+        return f"{rule}<br><span class='muted'>on the estimate; interval [{_fmt(low)}, {_fmt(high)}]</span>"
     bound = "lower" if g["comparison"] in ("<", "<=") else "upper"
     low, high = g.get("interval") or (None, None)
     return f"{bound} bound {rule}<br><span class='muted'>estimate {_fmt(g.get('estimate'))} [{_fmt(low)}, {_fmt(high)}]</span>"
 
 
-def _utility(util: Mapping[str, Any] | None, hyb: Mapping[str, Any] | None) -> str:
+def _utility(util: Mapping[str, Any] | None, hyb: Mapping[str, Any] | None, gates: Sequence[Mapping[str, Any]] = ()) -> str:
     out = ""
     if util and util.get("details", {}).get("trtr"):
         d = util["details"]
@@ -153,12 +162,20 @@ def _utility(util: Mapping[str, Any] | None, hyb: Mapping[str, Any] | None) -> s
             width=420,
             height=220,
         )
-        deg = util["values"].get("tstr_degradation")
+        vals = util["values"]
+        deg = vals.get("tstr_degradation")
+        low, high = vals.get("tstr_degradation_low"), vals.get("tstr_degradation_high")
+        iv = d.get("interval") or {}
+        shown = f"<b>{_fmt(deg)}</b>"
+        if low is not None and high is not None:
+            level = f"{iv['level'] * 100:g} %" if isinstance(iv.get("level"), (int, float)) else ""
+            shown += f" [{_fmt(low)}, {_fmt(high)}] ({_e(level)} paired bootstrap of the holdout rows)"
         out += (
             f"<h2>ML utility: TSTR vs TRTR</h2><p>Target <code>{_e(d['target'])}</code> ({_e(d['task'])}), "
-            f"{d['holdout_rows']} real holdout rows; relative degradation <b>{_fmt(deg)}</b>.</p>"
+            f"{d['holdout_rows']} real holdout rows; relative degradation {shown}.</p>"
             + _legend({"TRTR (train real)": REAL, "TSTR (train synthetic)": SYNTH})
             + chart
+            + _degradation_chart(vals, gates, d["task"])
         )
     if hyb and hyb.get("values", {}).get("recall_real") is not None:
         hv, hd = hyb["values"], hyb["details"]
@@ -177,6 +194,26 @@ def _utility(util: Mapping[str, Any] | None, hyb: Mapping[str, Any] | None) -> s
             f"<b>{_fmt(hv['recall_lift'])}</b>, AUC change {_fmt(hv['auc_change'])}.</p>" + chart
         )
     return out
+
+
+def _degradation_chart(vals: Mapping[str, Any], gates: Sequence[Mapping[str, Any]], task: str) -> str:
+    """The degradations with their intervals (error bars) and, on each row, its gates' thresholds."""
+    keys = ("tstr_degradation", "accuracy_degradation", "mae_degradation")
+    head = "R²" if task == "regression" else "ROC AUC"
+    labels = {"tstr_degradation": f"{head} (headline)", "accuracy_degradation": "accuracy", "mae_degradation": "MAE"}
+    shown = [k for k in keys if all(isinstance(vals.get(x), (int, float)) for x in (k, f"{k}_low", f"{k}_high"))]
+    if not shown:
+        return ""
+    rows = [(labels[k], vals[k], vals[f"{k}_low"], vals[f"{k}_high"], SYNTH) for k in shown]
+    marks = {
+        (shown.index(g["metric"][len("utility.") :]), float(g["threshold"]))
+        for g in gates
+        if g.get("metric", "").startswith("utility.") and g["metric"][len("utility.") :] in shown
+    }
+    return (
+        "<p class='muted'>Relative degradation (TRTR − TSTR) / TRTR (MAE: (TSTR − TRTR) / TRTR) with its interval; "
+        "dashed: 0; red ticks: the thresholds of the gates on that row.</p>" + _forest(rows, marks=sorted(marks))
+    )
 
 
 def _causal(causal: Mapping[str, Any] | None) -> str:
@@ -407,13 +444,19 @@ def _hbars(labels: Sequence[str], values: Sequence[float], *, colour: str, width
     return _svg(width, height, "".join(body))
 
 
-def _forest(rows: Sequence[tuple[str, float, float, float, str]], width: int = 560) -> str:
+def _forest(
+    rows: Sequence[tuple[str, float, float, float, str]],
+    width: int = 560,
+    *,
+    marks: Sequence[tuple[int, float]] = (),
+) -> str:
+    """Estimates with interval bars, a dashed line at 0, and red ticks ``marks`` (row index, value)."""
     if not rows:
         return ""
-    row, left, right = 22, 150, 20
+    row, left, right = 22, 150, 40
     height = row * len(rows) + 30
-    lo = min(0.0, *(r[2] for r in rows))
-    hi = max(0.0, *(r[3] for r in rows))
+    lo = min(0.0, *(r[2] for r in rows), *(m[1] for m in marks))
+    hi = max(0.0, *(r[3] for r in rows), *(m[1] for m in marks))
     pad = (hi - lo) * 0.05 or 1.0
     lo, hi = lo - pad, hi + pad
 
@@ -427,6 +470,12 @@ def _forest(rows: Sequence[tuple[str, float, float, float, str]], width: int = 5
         body.append(f"<line x1='{x(low):.1f}' y1='{y}' x2='{x(high):.1f}' y2='{y}' stroke='{colour}' stroke-width='3'/>")
         body.append(
             f"<circle cx='{x(est):.1f}' cy='{y}' r='5' fill='{colour}'><title>{est:.4g} [{low:.4g}, {high:.4g}]</title></circle>"
+        )
+    for i, value in marks:
+        y = 14 + i * row
+        body.append(
+            f"<line x1='{x(value):.1f}' y1='{y - 9}' x2='{x(value):.1f}' y2='{y + 9}' stroke='{FAIL_C}' stroke-width='2'/>"
+            f"<text x='{x(value) + 3:.1f}' y='{y - 3}' fill='{FAIL_C}'>{value:.3g}</text>"
         )
     for v in (lo + pad, 0.0, hi - pad):
         body.append(f"<text x='{x(v):.1f}' y='{height - 6}' text-anchor='middle'>{v:.3g}</text>")

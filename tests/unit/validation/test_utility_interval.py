@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import accuracy_score, mean_absolute_error, r2_score, roc_auc_score
 
-from app.validation import evaluate, infer_metadata, load_policy
+from app.validation import evaluate, infer_metadata, load_policy, render_html
 from app.validation.models import Labels
 from app.validation.policy import validate_document
 from app.validation.utility import (
@@ -185,6 +185,11 @@ def test_ci_bound_gate_validates_and_compares_the_lower_bound(adult_split):
         assert gate.status == ("fail" if v["tstr_degradation_low"] >= 0.08 else "pass"), name
     assert verdicts["shuffled"].failed_gates == ["utility.tstr_degradation"]
     assert verdicts["noisy"].passed
+    # the report shows the interval in the utility section and the bound in the gate table
+    page = render_html(verdicts["noisy"].to_dict())
+    low, high = bounds(verdicts["noisy"].metrics["utility"]["values"])
+    assert f"[{low:.4g}, {high:.4g}] (95 % paired bootstrap of the holdout rows)" in page
+    assert "lower bound &lt; 0.08<br><span class='muted'>estimate" in page and "ROC AUC (headline)" in page
 
 
 def test_policy_params_reach_the_interval_and_upper_bounds_serve_greater_than(adult_split):
