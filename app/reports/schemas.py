@@ -13,7 +13,10 @@ class GateRead(BaseModel):
 
     id: str
     metric: str
-    value: float | None
+    value: float | None = Field(
+        description="What was compared with the threshold: the point estimate, or for basis ci_bound the interval "
+        "bound nearest to passing (the lower bound for < and <=, the upper bound for > and >=)."
+    )
     comparison: str
     threshold: float
     blocking: bool
@@ -21,6 +24,19 @@ class GateRead(BaseModel):
     passed: bool | None
     description: str = ""
     reason: str = ""
+    basis: Literal["estimate", "ci_bound"] = Field(
+        default="estimate",
+        description="estimate: the gate compared the metric's point estimate; ci_bound: a bound of its confidence "
+        "interval, so it fails only when the metric is beyond the threshold with the interval's confidence.",
+    )
+    estimate: float | None = Field(
+        default=None, description="The metric's point estimate (equal to value when basis is estimate); null if not computed."
+    )
+    interval: tuple[float | None, float | None] | None = Field(
+        default=None,
+        description="[low, high] of the metric's confidence interval (<metric>_low, <metric>_high) for basis ci_bound; "
+        "null for basis estimate.",
+    )
 
 
 class ReportPolicy(BaseModel):

@@ -24,11 +24,21 @@ IMPOSSIBLE = {
     "extends": "dev-only",
     "gates": [{"id": "tvd-below-zero", "metric": "columns.tvd_max", "comparison": "<", "threshold": 0, "blocking": True}],
 }
-# dev-only with the utility delta priced: one point of ROC AUC is worth 25,000 EUR
+# dev-only with the utility delta priced: one point of ROC AUC is worth 25,000 EUR, and an advisory
+# utility gate on the lower bound of its paired-bootstrap interval (basis: ci_bound)
+UTILITY_CI = {
+    "id": "utility.tstr_degradation.ci_bound",
+    "metric": "utility.tstr_degradation",
+    "comparison": "<",
+    "threshold": 0.25,
+    "blocking": False,
+    "basis": "ci_bound",
+}
 PRICED = {
     "name": "dev-only-priced",
     "version": 1,
     "extends": "dev-only@1",
+    "gates": [UTILITY_CI],
     "business": {
         "baseline": "utility.trtr_auc",
         "metric": "utility.tstr_auc",
@@ -98,6 +108,15 @@ def test_passing_job_is_released_with_its_report(client, adult, adult_csv):
     assert len(gates) == len(policy["resolved"]["gates"])
     tstr = gates["utility.tstr_degradation"]
     assert tstr["value"] is not None and tstr["threshold"] == 0.25 and tstr["status"] in ("pass", "fail")
+    # every gate says what it compared: the estimate, or a bound of the interval it reports with it
+    assert tstr["basis"] == "estimate" and tstr["estimate"] == tstr["value"] and tstr["interval"] is None
+    utility = report["metrics"]["utility"]["values"]
+    low, high = utility["tstr_degradation_low"], utility["tstr_degradation_high"]
+    ci = gates["utility.tstr_degradation.ci_bound"]
+    assert ci["basis"] == "ci_bound" and ci["value"] == low and ci["interval"] == [low, high]
+    assert ci["estimate"] == utility["tstr_degradation"] and low <= ci["estimate"] <= high
+    for gate in report["gates"]:
+        assert (gate["interval"] is None) == (gate["basis"] == "estimate"), gate
     assert all(g["status"] in ("pass", "skipped") for g in report["gates"] if g["blocking"])
     assert report["timings"]["gates"]["total"] > 0 and report["timings"]["job"]["validate_s"] > 0
     business = report["business"]
