@@ -14,7 +14,7 @@ import shutil
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -127,6 +127,66 @@ class _Runner:
         self._beat.join(timeout=5)
 
 
+@dataclass(frozen=True)
+class _Attempt:
+    """One run of a claimed job: what every stage of split -> engine -> gates -> store needs."""
+
+    factory: sessionmaker[Session]
+    settings: Settings
+    signer: Any
+    runner: _Runner
+    job_id: str
+    number: int  # the job's attempt counter after the claim: every write of this run is guarded by it
+    params: dict[str, Any]
+    spec: dict[str, Any]
+    work_dir: Path
+    t0: float
+    timings: dict[str, Any]
+
+    def fail(self, code: str, message: str, *, status: str = "failed") -> str | None:
+        """Finish the job as failed (or cancelled): its budget is charged once noise was drawn, else released."""
+        charge = self.runner.noise_drawn
+        self.timings["total_s"] = round(time.monotonic() - self.t0, 3)
+        return _finish_failed(
+            self.factory,
+            self.job_id,
+            self.number,
+            status=status,
+            code=code,
+            message=message,
+            charge=charge,
+            timings=self.timings,
+        )
+
+    def stopped(self, exc: Exception) -> str | None:
+        """The progress callback stopped the run: lost to the reaper (leave the job), or cancelled."""
+        if isinstance(exc, JobLost):
+            log.warning("job %s: lost its lease to the reaper; stopping", self.job_id)
+            return None
+        return self.fail("cancelled", "cancelled by request", status="cancelled")
+
+    def record(self, **values: Any) -> None:
+        """Write facts about this run (e.g. the split's lineage) while the runner still owns the job."""
+        with session_scope(self.factory) as session:
+            session.execute(
+                update(Job)
+                .where(Job.id == self.job_id, Job.attempts == self.number)
+                .values(**values)
+                .execution_options(synchronize_session=False)
+            )
+
+    def after_lost_or_cancelled(self) -> str | None:
+        """A guarded move found the job elsewhere: finish it as cancelled if it is still ours, else stop."""
+        with session_scope(self.factory) as session:
+            job = get_job(session=session, job_id=self.job_id)
+            mine = job.attempts == self.number and job.status in ("running", "validating")
+            cancelled = job.cancel_requested
+        if mine and cancelled:
+            return self.fail("cancelled", "cancelled by request", status="cancelled")
+        log.warning("job %s: no longer owned by this runner; stopping", self.job_id)
+        return None
+
+
 def claim(*, session: Session, job_id: str, worker: str, settings: Settings) -> int | None:
     """Move a job queued -> running; return this run's attempt number, or None if it was not queued."""
     now = utcnow()
@@ -175,27 +235,23 @@ def run_job(*, session_factory: sessionmaker[Session], settings: Settings, signe
             "queued_s": round((job.started_at - job.created_at).total_seconds(), 3) if job.started_at else None,
         }
     metrics.JOBS.labels(status="running").inc()
-    runner = _Runner(session_factory, settings, job_id, attempt)
-    timings: dict[str, Any] = {"queued_s": spec["queued_s"]}
-    # one scratch folder per attempt: a runner that lost its lease must not delete its successor's files
-    work_dir = settings.work_dir / job_id / str(attempt)
-
-    def fail(code: str, message: str, *, status: str = "failed") -> str | None:
-        charge = runner.noise_drawn
-        timings["total_s"] = round(time.monotonic() - t0, 3)
-        return _finish_failed(
-            session_factory,
-            job_id,
-            attempt,
-            status=status,
-            code=code,
-            message=message,
-            charge=charge,
-            timings=timings,
-        )
+    run = _Attempt(
+        factory=session_factory,
+        settings=settings,
+        signer=signer,
+        runner=_Runner(session_factory, settings, job_id, attempt),
+        job_id=job_id,
+        number=attempt,
+        params=params,
+        spec=spec,
+        # one scratch folder per attempt: a runner that lost its lease must not delete its successor's files
+        work_dir=settings.work_dir / job_id / str(attempt),
+        t0=t0,
+        timings={"queued_s": spec["queued_s"]},
+    )
 
     # The heartbeat keeps the lease alive from the claim to the final status (split, engine, gates, storing).
-    with runner:
+    with run.runner:
         try:
             with session_scope(session_factory) as session:
                 dataset, path, schema = datasets_service.load_for_job(
@@ -206,78 +262,46 @@ def run_job(*, session_factory: sessionmaker[Session], settings: Settings, signe
                 )
                 dataset_sha256 = dataset.sha256
         except AppError as exc:  # deleted dataset, missing schema version: nothing was spent
-            return fail(exc.code, exc.detail)
+            return run.fail(exc.code, exc.detail)
         except Exception:
             log.exception("job %s: loading its dataset failed", job_id)
-            return fail("dataset_unavailable", "the dataset could not be loaded")
+            return run.fail("dataset_unavailable", "the dataset could not be loaded")
 
         try:
-            return _run_claimed(
-                session_factory,
-                settings,
-                signer,
-                runner,
-                job_id,
-                attempt,
-                params,
-                spec,
-                timings,
-                t0,
-                dataset_sha256=dataset_sha256,
-                path=path,
-                schema=schema,
-                work_dir=work_dir,
-                fail=fail,
-            )
+            return _run_claimed(run, dataset_sha256=dataset_sha256, path=path, schema=schema)
         finally:
-            shutil.rmtree(work_dir, ignore_errors=True)
+            shutil.rmtree(run.work_dir, ignore_errors=True)
             with contextlib.suppress(OSError):
-                work_dir.parent.rmdir()  # only if no other attempt's folder is left
+                run.work_dir.parent.rmdir()  # only if no other attempt's folder is left
 
 
-def _run_claimed(
-    factory: sessionmaker[Session],
-    settings: Settings,
-    signer: Any,
-    runner: _Runner,
-    job_id: str,
-    attempt: int,
-    params: dict[str, Any],
-    spec: dict[str, Any],
-    timings: dict[str, Any],
-    t0: float,
-    *,
-    dataset_sha256: str,
-    path: Path,
-    schema: Any,
-    work_dir: Path,
-    fail: Callable[..., str | None],
-) -> str | None:
+def _run_claimed(run: _Attempt, *, dataset_sha256: str, path: Path, schema: Any) -> str | None:
     """split -> engine -> gates -> store, for a job this runner owns."""
+    settings, runner, job_id, params, spec, timings = run.settings, run.runner, run.job_id, run.params, run.spec, run.timings
     seed = params["split_seed"]
     t_split = time.monotonic()
     try:
         runner.progress(0.0, "split")
-        for stale in work_dir.parent.glob("*"):  # earlier attempts' leftovers (their runners are gone)
-            if stale != work_dir:
+        for stale in run.work_dir.parent.glob("*"):  # earlier attempts' leftovers (their runners are gone)
+            if stale != run.work_dir:
                 shutil.rmtree(stale, ignore_errors=True)
         prepared = holdout.split_source(
             source=path,
             schema=schema,
-            work_dir=work_dir,
+            work_dir=run.work_dir,
             fraction=settings.holdout_fraction,
             seed=seed,
             max_rows=settings.validation_max_rows,
         )
     except (JobLost, JobCancelled) as exc:
-        return _stopped(factory, job_id, attempt, exc, fail)
+        return run.stopped(exc)
     except engine_errors.EngineError as exc:
-        return fail(_engine_error_code(exc), str(exc))
+        return run.fail(_engine_error_code(exc), str(exc))
     except Exception as exc:
         log.exception("job %s: splitting the data failed", job_id)
-        return fail("internal_error", f"splitting the data failed: {type(exc).__name__}")
+        return run.fail("internal_error", f"splitting the data failed: {type(exc).__name__}")
     timings["split_s"] = round(time.monotonic() - t_split, 3)
-    _record(factory, job_id, attempt, lineage=prepared.lineage)
+    run.record(lineage=prepared.lineage)
 
     t_engine = time.monotonic()
     try:
@@ -296,21 +320,21 @@ def _run_claimed(
             progress=runner.progress,
         )
     except (JobLost, JobCancelled) as exc:
-        return _stopped(factory, job_id, attempt, exc, fail)
+        return run.stopped(exc)
     except engine_errors.SynthesisFailed as exc:
         runner.noise_drawn = True
-        return fail("synthesis_failed", str(exc))
+        return run.fail("synthesis_failed", str(exc))
     except engine_errors.EngineError as exc:
-        return fail(_engine_error_code(exc), str(exc))
+        return run.fail(_engine_error_code(exc), str(exc))
     except Exception as exc:
         log.exception("job %s: engine crashed", job_id)
-        return fail("internal_error", f"the engine stopped unexpectedly: {type(exc).__name__}")
+        return run.fail("internal_error", f"the engine stopped unexpectedly: {type(exc).__name__}")
     timings["engine_s"] = round(time.monotonic() - t_engine, 3)
     timings["engine"] = dict(result.timings)
     runner.noise_drawn = True  # a finished synthesis has drawn all its noise
 
     t_validate = time.monotonic()
-    with session_scope(factory) as session:
+    with session_scope(run.factory) as session:
         moved = transition(
             session,
             job_id,
@@ -321,7 +345,7 @@ def _run_claimed(
             _guards=runner.mine,
         )
     if not moved:
-        return _after_lost_or_cancelled(factory, job_id, attempt, fail)
+        return run.after_lost_or_cancelled()
     try:
         verdict = gating.run_gates(
             train=prepared.train,
@@ -338,7 +362,7 @@ def _run_claimed(
         ).to_dict()
     except Exception as exc:  # the noise was drawn: a release that cannot be judged is not released
         log.exception("job %s: the validation gates could not run", job_id)
-        return fail("validation_error", f"the validation gates could not run: {type(exc).__name__}: {exc}")
+        return run.fail("validation_error", f"the validation gates could not run: {type(exc).__name__}: {exc}")
     timings["validate_s"] = round(time.monotonic() - t_validate, 3)
 
     final = "released" if verdict["passed"] else "rejected"
@@ -351,7 +375,7 @@ def _run_claimed(
     }
     t_store = time.monotonic()
     try:
-        with session_scope(factory) as session:
+        with session_scope(run.factory) as session:
             if not transition(
                 session,
                 job_id,
@@ -377,7 +401,7 @@ def _run_claimed(
             artifacts_service.create_artifact(
                 session=session,
                 settings=settings,
-                signer=signer,
+                signer=run.signer,
                 job_id=job_id,
                 dataset_id=spec["dataset_id"],
                 dataset_sha256=dataset_sha256,
@@ -397,13 +421,13 @@ def _run_claimed(
                 engine_rho=result.rho,
             )
             timings["store_s"] = round(time.monotonic() - t_store, 3)
-            timings["total_s"] = round(time.monotonic() - t0, 3)
+            timings["total_s"] = round(time.monotonic() - run.t0, 3)
             session.execute(update(Job).where(Job.id == job_id).values(timings=timings, result_summary=_summary(result)))
     except JobLost:
-        return _after_lost_or_cancelled(factory, job_id, attempt, fail)
+        return run.after_lost_or_cancelled()
     except Exception as exc:
         log.exception("job %s: storing the release failed", job_id)
-        return fail("internal_error", f"storing the release failed: {type(exc).__name__}")
+        return run.fail("internal_error", f"storing the release failed: {type(exc).__name__}")
     metrics.JOBS.labels(status=final).inc()
     return final
 
@@ -429,35 +453,6 @@ def _adopt_default_policy(session: Session, job: Job) -> None:
     job.policy, job.policy_version, job.policy_digest = policy.name, policy.version, policy.digest
     job.policy_snapshot = {"resolved": policy.resolved, "lineage": policy.lineage}
     session.flush()
-
-
-def _stopped(factory: sessionmaker[Session], job_id: str, attempt: int, exc: Exception, fail: Callable) -> str | None:
-    if isinstance(exc, JobLost):
-        log.warning("job %s: lost its lease to the reaper; stopping", job_id)
-        return None
-    return fail("cancelled", "cancelled by request", status="cancelled")
-
-
-def _record(factory: sessionmaker[Session], job_id: str, attempt: int, **values: Any) -> None:
-    """Write facts about this run (e.g. the split's lineage) while the runner still owns the job."""
-    with session_scope(factory) as session:
-        session.execute(
-            update(Job)
-            .where(Job.id == job_id, Job.attempts == attempt)
-            .values(**values)
-            .execution_options(synchronize_session=False)
-        )
-
-
-def _after_lost_or_cancelled(factory: sessionmaker[Session], job_id: str, attempt: int, fail: Callable) -> str | None:
-    with session_scope(factory) as session:
-        job = get_job(session=session, job_id=job_id)
-        mine = job.attempts == attempt and job.status in ("running", "validating")
-        cancelled = job.cancel_requested
-    if mine and cancelled:
-        return fail("cancelled", "cancelled by request", status="cancelled")
-    log.warning("job %s: no longer owned by this runner; stopping", job_id)
-    return None
 
 
 def _finish_failed(
