@@ -1,4 +1,5 @@
-"""The reaper: settles jobs whose runner died and re-sends jobs whose dispatch was lost.
+"""The reaper: settles jobs whose runner died (lease lapsed) and sends again queued jobs whose dispatch
+was lost; at embedded start-up, :func:`requeue_orphans` dispatches the jobs the last process left queued.
 
 It runs as a thread in the API process (:class:`Reaper`) and as a Celery beat task
 (``workers.tasks.reap_jobs``); every move is guarded, so any number of reapers may run at once.

@@ -48,6 +48,13 @@ def available_engines() -> list[str]:
     return [DP_ENGINE, *sdv_engines.available_engines()]
 
 
+def engine_api():
+    """The engine facade, imported on first use: the API process never loads numerical libraries."""
+    from app.engine import api
+
+    return api
+
+
 def create_job(
     *,
     session: Session,
@@ -254,10 +261,3 @@ def cancel_job(*, session: Session, job_id: str) -> Job:
     else:  # running or validating: the runner stops at its next progress report
         session.execute(update(Job).where(Job.id == job_id).values(cancel_requested=True))
     return get_job(session=session, job_id=job_id)
-
-
-def engine_api():
-    """The engine facade, imported on first use: the API process never loads numerical libraries."""
-    from app.engine import api
-
-    return api
