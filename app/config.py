@@ -30,9 +30,7 @@ class Settings(BaseSettings):
     worker_concurrency: int = Field(1, ge=1, description="Processes of `pwsim worker`.")
     max_upload_bytes: int = Field(512 * 1024 * 1024, ge=1, description="Largest accepted upload.")
     max_rows: int = Field(1_000_000, ge=1, description="Largest number of synthetic rows a job may ask for.")
-    default_delta: float = Field(
-        1e-9, gt=0, lt=1, description="Delta of a dataset budget when none is given."
-    )
+    default_delta: float = Field(1e-9, gt=0, lt=1, description="Delta of a dataset budget when none is given.")
     job_lease_seconds: float = Field(120.0, gt=0, description="A running job whose lease lapses is reaped.")
     heartbeat_seconds: float = Field(10.0, gt=0, description="How often a running job renews its lease.")
     reaper_interval_seconds: float = Field(15.0, gt=0, description="How often the API looks for lost jobs.")

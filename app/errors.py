@@ -75,9 +75,7 @@ class Problem(BaseModel):
     errors: list[dict[str, Any]] | None = None
 
 
-def problem_response(
-    request: Request, *, status: int, code: str, title: str, detail: str, **extra: Any
-) -> JSONResponse:
+def problem_response(request: Request, *, status: int, code: str, title: str, detail: str, **extra: Any) -> JSONResponse:
     body = {
         "type": PROBLEM_TYPE_BASE + code,
         "title": title,
@@ -113,16 +111,11 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(AppError)
     def _app_error(request: Request, exc: AppError) -> JSONResponse:
-        return problem_response(
-            request, status=exc.status_code, code=exc.code, title=exc.title, detail=exc.detail, **exc.extra
-        )
+        return problem_response(request, status=exc.status_code, code=exc.code, title=exc.title, detail=exc.detail, **exc.extra)
 
     @app.exception_handler(RequestValidationError)
     def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [
-            {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
-            for e in exc.errors()
-        ]
+        errors = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")} for e in exc.errors()]
         first = errors[0] if errors else {"loc": [], "msg": "invalid request"}
         where = ".".join(str(p) for p in first["loc"] if p not in ("body", "query", "path"))
         return problem_response(
@@ -137,9 +130,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code, title = HTTP_CODES.get(exc.status_code, (f"http_{exc.status_code}", "HTTP error"))
-        return problem_response(
-            request, status=exc.status_code, code=code, title=title, detail=str(exc.detail)
-        )
+        return problem_response(request, status=exc.status_code, code=code, title=title, detail=str(exc.detail))
 
     @app.exception_handler(Exception)
     def _unexpected(request: Request, exc: Exception) -> JSONResponse:

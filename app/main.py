@@ -59,9 +59,7 @@ def _publish_extra_schemas(app: FastAPI) -> None:
 
 
 def _should_migrate(settings: Settings) -> bool:
-    return (
-        settings.migrate_on_start if settings.migrate_on_start is not None else settings.database_url is None
-    )
+    return settings.migrate_on_start if settings.migrate_on_start is not None else settings.database_url is None
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -127,9 +125,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 session.execute(text("SELECT 1"))
             checks["database"] = "ok"
         except Exception as exc:
-            raise NotReady(
-                f"database unreachable: {type(exc).__name__}", checks={"database": "unreachable"}
-            ) from None
+            raise NotReady(f"database unreachable: {type(exc).__name__}", checks={"database": "unreachable"}) from None
         if settings.embedded:
             checks["broker"] = "in-process"
         else:
@@ -138,9 +134,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     conn.ensure_connection(max_retries=1, timeout=3)
                 checks["broker"] = "ok"
             except Exception as exc:
-                raise NotReady(
-                    f"broker unreachable: {type(exc).__name__}", checks={**checks, "broker": "unreachable"}
-                ) from None
+                raise NotReady(f"broker unreachable: {type(exc).__name__}", checks={**checks, "broker": "unreachable"}) from None
         return Readiness(status="ready", checks=checks)
 
     @app.get("/metrics", include_in_schema=False, name="metrics")

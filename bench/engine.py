@@ -91,9 +91,7 @@ def _worker_sdv(args: argparse.Namespace, train: Any, sdtypes: dict[str, str]) -
 
     frame = train[list(sdtypes)]
     start = time.perf_counter()
-    synthetic = sdv_engines.fit_sample(
-        args.worker, frame, metadata=sdtypes, rows=len(train), seed=args.seed, epochs=args.epochs
-    )
+    synthetic = sdv_engines.fit_sample(args.worker, frame, metadata=sdtypes, rows=len(train), seed=args.seed, epochs=args.epochs)
     seconds = time.perf_counter() - start
     return synthetic, seconds, {"versions": {"sdv": _version("sdv")}}
 
@@ -182,18 +180,13 @@ def column_sdtypes(schema_path: Path, train: Any) -> tuple[dict[str, str], str]:
         except Exception as exc:
             import pandas as pd
 
-            types = {
-                c: "numerical" if pd.api.types.is_numeric_dtype(train[c]) else "categorical"
-                for c in train.columns
-            }
+            types = {c: "numerical" if pd.api.types.is_numeric_dtype(train[c]) else "categorical" for c in train.columns}
             return (
                 types,
                 f"pandas dtypes (no declared schema; infer_schema unavailable: {type(exc).__name__})",
             )
     types = {
-        c.name: SCHEMA_TYPE_TO_SDTYPE[str(c.type)]
-        for c in schema.columns
-        if c.modeled and str(c.type) in SCHEMA_TYPE_TO_SDTYPE
+        c.name: SCHEMA_TYPE_TO_SDTYPE[str(c.type)] for c in schema.columns if c.modeled and str(c.type) in SCHEMA_TYPE_TO_SDTYPE
     }
     return types, source
 
@@ -213,9 +206,7 @@ def expand_methods(methods: str, pwsim_epsilons: list[float]) -> list[tuple[str,
     return runs
 
 
-def run_child(
-    cmd: list[str], *, log: Path, timeout: float, env: dict[str, str] | None = None
-) -> tuple[int, float, float]:
+def run_child(cmd: list[str], *, log: Path, timeout: float, env: dict[str, str] | None = None) -> tuple[int, float, float]:
     """Run ``cmd``; return (exit code, peak RSS MiB of that child, wall seconds)."""
     import subprocess
 
@@ -242,9 +233,7 @@ def score(train: Any, holdout: Any, synthetic: Any, sdtypes: dict[str, str], see
     cols = list(sdtypes)
     synthetic = synthetic[cols]
     quality = metrics.quality_report(train[cols], synthetic, sdtypes)
-    auc = metrics.tstr_auc(
-        train[cols], synthetic, holdout[cols], sdtypes, target=TARGET, positive=POSITIVE, seed=seed
-    )
+    auc = metrics.tstr_auc(train[cols], synthetic, holdout[cols], sdtypes, target=TARGET, positive=POSITIVE, seed=seed)
     return {
         **quality,
         "tstr": auc["tstr"],
@@ -308,20 +297,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--methods", default=DEFAULT_METHODS, help=f"comma list of {', '.join(ALL_METHODS)}")
     parser.add_argument("--pwsim-epsilons", default="0.3,1,3", help="PWSIM rows, one per epsilon")
-    parser.add_argument(
-        "--out", type=Path, help="also write the table, command and date here (e.g. bench/RESULTS.md)"
-    )
+    parser.add_argument("--out", type=Path, help="also write the table, command and date here (e.g. bench/RESULTS.md)")
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--schema", type=Path, default=DEFAULT_SCHEMA)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--epochs", type=int, help="CTGAN/TVAE epochs (SDV default 300)")
-    parser.add_argument(
-        "--mst-python", type=Path, default=DEFAULT_MST_PYTHON, help="interpreter of the SmartNoise venv"
-    )
+    parser.add_argument("--mst-python", type=Path, default=DEFAULT_MST_PYTHON, help="interpreter of the SmartNoise venv")
     parser.add_argument("--timeout", type=float, default=1800.0, help="seconds per method")
-    parser.add_argument(
-        "--workdir", type=Path, help="keep split, synthetic CSVs and logs here (default: a temp dir)"
-    )
+    parser.add_argument("--workdir", type=Path, help="keep split, synthetic CSVs and logs here (default: a temp dir)")
     # child-side options
     parser.add_argument("--worker", choices=ALL_METHODS, help=argparse.SUPPRESS)
     parser.add_argument("--epsilon", type=float, help=argparse.SUPPRESS)
@@ -348,9 +331,7 @@ def run_bench(args: argparse.Namespace, argv: list[str]) -> int:
         return _run_bench(args, argv, runs, Path(tmp))
 
 
-def _run_bench(
-    args: argparse.Namespace, argv: list[str], runs: list[tuple[str, float | None]], workdir: Path
-) -> int:
+def _run_bench(args: argparse.Namespace, argv: list[str], runs: list[tuple[str, float | None]], workdir: Path) -> int:
     from sklearn.model_selection import train_test_split
 
     started = dt.datetime.now(dt.UTC)
@@ -364,9 +345,7 @@ def _run_bench(
     sdtypes, sdtypes_source = column_sdtypes(args.schema, train)
     sdtypes_json = workdir / "sdtypes.json"
     sdtypes_json.write_text(json.dumps(sdtypes, indent=2))
-    _log(
-        f"Adult: {len(train)} train / {len(holdout)} holdout rows; types from {sdtypes_source}; work dir {workdir}"
-    )
+    _log(f"Adult: {len(train)} train / {len(holdout)} holdout rows; types from {sdtypes_source}; work dir {workdir}")
 
     notes: list[str] = []
     rows: list[str] = []
@@ -378,13 +357,10 @@ def _run_bench(
         if method == "mst":
             if not args.mst_python.exists():
                 reason = (
-                    f"SmartNoise MST skipped: no SmartNoise interpreter at `{args.mst_python}` "
-                    "(see bench/README.md for its venv)"
+                    f"SmartNoise MST skipped: no SmartNoise interpreter at `{args.mst_python}` (see bench/README.md for its venv)"
                 )
                 notes.append(reason)
-                rows.append(
-                    "| " + " | ".join([label, "skipped (see notes)"] + ["n/a"] * (len(COLUMNS) - 2)) + " |"
-                )
+                rows.append("| " + " | ".join([label, "skipped (see notes)"] + ["n/a"] * (len(COLUMNS) - 2)) + " |")
                 _log(reason)
                 continue
             python = str(args.mst_python)

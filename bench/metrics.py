@@ -16,9 +16,7 @@ import pandas as pd
 NUMERIC = "numerical"
 
 
-def quality_report(
-    real: pd.DataFrame, synthetic: pd.DataFrame, sdtypes: Mapping[str, str]
-) -> dict[str, float]:
+def quality_report(real: pd.DataFrame, synthetic: pd.DataFrame, sdtypes: Mapping[str, str]) -> dict[str, float]:
     """SDMetrics QualityReport: ``{"overall", "column_shapes", "column_pair_trends"}`` in [0, 1]."""
     from sdmetrics.reports import QualityReport
 
@@ -35,9 +33,7 @@ def quality_report(
     }
 
 
-def _model_frame(
-    frame: pd.DataFrame, sdtypes: Mapping[str, str], categories: Mapping[str, list[str]]
-) -> pd.DataFrame:
+def _model_frame(frame: pd.DataFrame, sdtypes: Mapping[str, str], categories: Mapping[str, list[str]]) -> pd.DataFrame:
     """Features for HistGradientBoosting: floats, and categoricals fixed to the real data's levels."""
     out = {}
     for col, sdtype in sdtypes.items():
@@ -67,11 +63,7 @@ def tstr_auc(
     from sklearn.metrics import roc_auc_score
 
     features = {c: t for c, t in sdtypes.items() if c != target}
-    categories = {
-        c: sorted(train_real[c].astype("string").dropna().unique())
-        for c, t in features.items()
-        if t != NUMERIC
-    }
+    categories = {c: sorted(train_real[c].astype("string").dropna().unique()) for c, t in features.items() if t != NUMERIC}
 
     def fit_score(frame: pd.DataFrame) -> float | None:
         y = (frame[target].astype("string") == positive).to_numpy()
@@ -127,9 +119,7 @@ class _Encoder:
                 values = pd.to_numeric(frame[col], errors="coerce").astype("float64").fillna(mean)
                 blocks.append(((values.to_numpy() - mean) / std)[:, None])
             else:
-                codes = pd.Categorical(
-                    frame[col].astype("string").fillna("<NA>"), categories=self.levels[col]
-                ).codes
+                codes = pd.Categorical(frame[col].astype("string").fillna("<NA>"), categories=self.levels[col]).codes
                 onehot = np.zeros((len(frame), len(self.levels[col])), dtype=np.float64)
                 known = codes >= 0  # a level unseen in training is all zeros
                 onehot[np.flatnonzero(known), codes[known]] = 1.0

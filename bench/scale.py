@@ -39,8 +39,25 @@ def make_file(rows: int, path: Path) -> None:
 
 def run(input_path: Path, out_path: Path) -> tuple[float, float]:
     """Wall seconds and peak RSS (MiB) of one `pwsim synth` process."""
-    cmd = ["/usr/bin/time", "-f", "%e %M", sys.executable, "-m", "app.cli", "synth", "--input", str(input_path),
-           "--schema", str(SCHEMA), "--epsilon", "1", "--seed", "0", "--out", str(out_path)]
+    cmd = [
+        "/usr/bin/time",
+        "-f",
+        "%e %M",
+        sys.executable,
+        "-m",
+        "app.cli",
+        "synth",
+        "--input",
+        str(input_path),
+        "--schema",
+        str(SCHEMA),
+        "--epsilon",
+        "1",
+        "--seed",
+        "0",
+        "--out",
+        str(out_path),
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, check=False)
     if proc.returncode != 0:
         raise SystemExit(f"pwsim synth failed: {proc.stderr.strip()}")
@@ -53,16 +70,20 @@ def main() -> None:
     parser.add_argument("--rows", type=int, nargs="+", default=[500_000, 1_000_000, 2_500_000, 5_000_000])
     parser.add_argument("--out", type=Path, help="Also write the table (and the command) to this file.")
     args = parser.parse_args()
-    lines = ["| input rows | output rows | file MiB | wall s | s per million rows | peak RSS MiB |",
-             "|---:|---:|---:|---:|---:|---:|"]
+    lines = [
+        "| input rows | output rows | file MiB | wall s | s per million rows | peak RSS MiB |",
+        "|---:|---:|---:|---:|---:|---:|",
+    ]
     with tempfile.TemporaryDirectory() as tmp:
         for rows in args.rows:
             src, dst = Path(tmp) / f"in_{rows}.csv", Path(tmp) / f"out_{rows}.csv"
             make_file(rows, src)
             wall, rss = run(src, dst)
             out_rows = sum(1 for _ in dst.open()) - 1
-            lines.append(f"| {rows:,} | {out_rows:,} | {src.stat().st_size / 2**20:,.0f} | {wall:.1f} |"
-                         f" {wall / rows * 1e6:.1f} | {rss:,.0f} |")
+            lines.append(
+                f"| {rows:,} | {out_rows:,} | {src.stat().st_size / 2**20:,.0f} | {wall:.1f} |"
+                f" {wall / rows * 1e6:.1f} | {rss:,.0f} |"
+            )
             print(lines[-1], flush=True)
             src.unlink()
             dst.unlink()
@@ -70,9 +91,11 @@ def main() -> None:
     print(table)
     if args.out:
         cmd = f"python bench/scale.py --rows {' '.join(map(str, args.rows))} --out {args.out}"
-        args.out.write_text(f"# Scale bench\n\n`{cmd}` on {datetime.date.today()} ({os.cpu_count()} cores):"
-                            f" `pwsim synth --epsilon 1` on Adult resampled to N rows x 15 columns,"
-                            f" writing as many rows.\n\n{table}\n")
+        args.out.write_text(
+            f"# Scale bench\n\n`{cmd}` on {datetime.date.today()} ({os.cpu_count()} cores):"
+            f" `pwsim synth --epsilon 1` on Adult resampled to N rows x 15 columns,"
+            f" writing as many rows.\n\n{table}\n"
+        )
 
 
 if __name__ == "__main__":

@@ -22,8 +22,7 @@ REPO = Path(__file__).resolve().parents[1]
 ADULT_SCHEMA = REPO / "examples" / "adult-schema.json"
 
 SMALL_CSV = (
-    "age,color,score\n"
-    + "".join(f"{20 + i % 50},{['red', 'green', 'blue'][i % 3]},{(i * 7) % 100}\n" for i in range(60))
+    "age,color,score\n" + "".join(f"{20 + i % 50},{['red', 'green', 'blue'][i % 3]},{(i * 7) % 100}\n" for i in range(60))
 ).encode()
 
 
@@ -77,9 +76,7 @@ def create_dataset(client: Any, **kwargs: Any) -> dict[str, Any]:
     return response.json()
 
 
-def wait_for_job(
-    client: Any, job_id: str, *, statuses: tuple[str, ...] = FINAL_STATUSES, timeout: float = 300
-) -> dict:
+def wait_for_job(client: Any, job_id: str, *, statuses: tuple[str, ...] = FINAL_STATUSES, timeout: float = 300) -> dict:
     """Poll GET /v1/jobs/{id} until its status is one of ``statuses``."""
     deadline = time.monotonic() + timeout
     while True:
@@ -134,17 +131,13 @@ def make_dataset(session: Session, *, epsilon: float = 1.0, delta: float = 1e-9,
     )
     session.add(dataset)
     session.flush()
-    session.add(
-        DatasetSchemaVersion(dataset_id=dataset.id, version=1, source="declared", document=small_schema())
-    )
+    session.add(DatasetSchemaVersion(dataset_id=dataset.id, version=1, source="declared", document=small_schema()))
     ledger_service.open_budget(session=session, dataset_id=dataset.id, epsilon=epsilon, delta=delta)
     session.flush()
     return dataset
 
 
-def make_job(
-    session: Session, dataset: Dataset, *, rho: float = 0.001, status: str = "queued", **values: Any
-) -> Job:
+def make_job(session: Session, dataset: Dataset, *, rho: float = 0.001, status: str = "queued", **values: Any) -> Job:
     fields: dict[str, Any] = {
         "schema_version": 1,
         "engine": "pwsim",

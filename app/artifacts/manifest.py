@@ -69,9 +69,7 @@ def verify_files(data_file: Path, document: dict[str, Any], public_key_pem: byte
     if not matches:
         problems.append(f"data file sha256 {digest} matches none of the manifest's files")
     elif files[matches[0]].get("size_bytes") != size:
-        problems.append(
-            f"data file size {size} differs from the manifest's {files[matches[0]].get('size_bytes')}"
-        )
+        problems.append(f"data file size {size} differs from the manifest's {files[matches[0]].get('size_bytes')}")
     return problems
 
 

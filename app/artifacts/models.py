@@ -18,9 +18,7 @@ class Artifact(Base):
     """A job's output. ``rejected``: the gates refused it; its data was never stored, only its manifest."""
 
     __tablename__ = "artifact"
-    __table_args__ = (
-        CheckConstraint("status IN (" + ", ".join(f"'{s}'" for s in ARTIFACT_STATUSES) + ")", name="status"),
-    )
+    __table_args__ = (CheckConstraint("status IN (" + ", ".join(f"'{s}'" for s in ARTIFACT_STATUSES) + ")", name="status"),)
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     job_id: Mapped[str] = mapped_column(ForeignKey("job.id"), unique=True)

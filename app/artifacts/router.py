@@ -78,9 +78,7 @@ def list_signing_keys(signer: Annotated[Signer, Depends(_signer)]) -> SigningKey
     """Public keys that verify artifact signatures, the current one first."""
     return SigningKeyList(
         items=[
-            SigningKeyRead(
-                key_id=k.key_id, algorithm=ALGORITHM, public_key_pem=k.public_key_pem, current=k.current
-            )
+            SigningKeyRead(key_id=k.key_id, algorithm=ALGORITHM, public_key_pem=k.public_key_pem, current=k.current)
             for k in signer.public_keys()
         ]
     )

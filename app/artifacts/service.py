@@ -92,9 +92,7 @@ def create_artifact(
             "format": "csv",
             "rows": len(frame),
             "columns": [str(c) for c in frame.columns],
-            "files": {
-                fmt: {"sha256": f["sha256"], "size_bytes": f["size_bytes"]} for fmt, f in files.items()
-            },
+            "files": {fmt: {"sha256": f["sha256"], "size_bytes": f["size_bytes"]} for fmt, f in files.items()},
             "dataset_sha256": dataset_sha256,
             "schema_version": schema_version,
             "engine": {"name": result.engine, "version": result.engine_version, "dp": result.dp},

@@ -29,9 +29,7 @@ def key_id(public_key: Ed25519PublicKey) -> str:
 
 
 def public_pem(public_key: Ed25519PublicKey) -> str:
-    return public_key.public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    ).decode()
+    return public_key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
 
 
 def load_public_key(pem: bytes) -> Ed25519PublicKey:
@@ -86,11 +84,7 @@ class Signer:
 
 def load_signer(settings: Settings) -> Signer:
     """Load the configured key, or the data directory's key, creating it on first start."""
-    passphrase = (
-        settings.signing_key_passphrase.get_secret_value().encode()
-        if settings.signing_key_passphrase
-        else None
-    )
+    passphrase = settings.signing_key_passphrase.get_secret_value().encode() if settings.signing_key_passphrase else None
     public_dir = settings.keys_dir / "public"
     if settings.signing_key_path is not None:
         return Signer(_load_private(settings.signing_key_path, passphrase), public_dir)
@@ -98,9 +92,7 @@ def load_signer(settings: Settings) -> Signer:
     path.parent.mkdir(parents=True, exist_ok=True)
     if not path.exists():
         key = Ed25519PrivateKey.generate()
-        encryption = (
-            serialization.BestAvailableEncryption(passphrase) if passphrase else serialization.NoEncryption()
-        )
+        encryption = serialization.BestAvailableEncryption(passphrase) if passphrase else serialization.NoEncryption()
         pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

@@ -93,16 +93,22 @@ def plan_command(schema_path: str, epsilon: float, delta: float, rows_estimate: 
     click.echo(f"\n{'phase':<9}{'measurement':<40}{'rho':>11}{'sigma':>10}{'rel.err/cell':>14}")
     for m in doc["one_way"] + doc["forced"]:
         rel = m.get("relative_error_per_cell")
-        click.echo(f"{m['phase']:<9}{' x '.join(m['clique'])[:39]:<40}{m['rho']:>11.3e}{m['sigma']:>10.2f}"
-                   f"{(f'{rel:.3f}' if rel is not None else '-'):>14}")
+        click.echo(
+            f"{m['phase']:<9}{' x '.join(m['clique'])[:39]:<40}{m['rho']:>11.3e}{m['sigma']:>10.2f}"
+            f"{(f'{rel:.3f}' if rel is not None else '-'):>14}"
+        )
     sel, tree = doc["selection"], doc["tree"]
     if tree:
-        click.echo(f"select   {sel['steps']} tree edges by the exponential mechanism, epsilon {sel['epsilon_per_step']:.4g}"
-                   f" each, among {len(sel['candidates'])} candidate pairs")
+        click.echo(
+            f"select   {sel['steps']} tree edges by the exponential mechanism, epsilon {sel['epsilon_per_step']:.4g}"
+            f" each, among {len(sel['candidates'])} candidate pairs"
+        )
         click.echo(f"tree     {tree['slots']} pairs, sigma {tree['sigma_at_mean_weight']:.2f} at the mean pair weight")
     if private:
-        click.echo(f"domain   {', '.join(private)}: read off the data, so estimated with DP (rho {plan.phases['domain']:.4g}"
-                   f"{f', delta {key_delta:g}' if key_delta else ''}) unless declared public")
+        click.echo(
+            f"domain   {', '.join(private)}: read off the data, so estimated with DP (rho {plan.phases['domain']:.4g}"
+            f"{f', delta {key_delta:g}' if key_delta else ''}) unless declared public"
+        )
     for note in plan.notes:
         click.echo(f"note: {note}")
 
@@ -114,18 +120,35 @@ def plan_command(schema_path: str, epsilon: float, delta: float, rows_estimate: 
 @click.option("--delta", type=float, default=1e-9, show_default=True)
 @click.option("--rows", type=int, help="Rows to generate (default: a DP estimate of the input's rows).")
 @click.option("--seed", type=int, help="Same input, schema, parameters and seed give identical output.")
-@click.option("--engine", type=click.Choice(["pwsim", "gaussian_copula", "ctgan", "tvae"]), default="pwsim",
-              show_default=True)
+@click.option("--engine", type=click.Choice(["pwsim", "gaussian_copula", "ctgan", "tvae"]), default="pwsim", show_default=True)
 @click.option("--out", required=True, type=click.Path(dir_okay=False), help="Output .csv or .parquet.")
 @click.option("--summary-json", type=click.Path(dir_okay=False), help="Write the run summary here.")
-@click.option("--trust-inferred-domain", is_flag=True,
-              help="Without --schema: use domains read off the data as public (voids the DP guarantee for them).")
-@click.option("--condition", "conditions", multiple=True, metavar="COLUMN=VALUE",
-              help="Fix a column's value in every row (repeatable), e.g. income=>50K.")
+@click.option(
+    "--trust-inferred-domain",
+    is_flag=True,
+    help="Without --schema: use domains read off the data as public (voids the DP guarantee for them).",
+)
+@click.option(
+    "--condition",
+    "conditions",
+    multiple=True,
+    metavar="COLUMN=VALUE",
+    help="Fix a column's value in every row (repeatable), e.g. income=>50K.",
+)
 @_one_line_errors
-def synth_command(input_path: str, schema_path: str | None, epsilon: float | None, delta: float, rows: int | None,
-                  seed: int | None, engine: str, out: str, summary_json: str | None, trust_inferred_domain: bool,
-                  conditions: tuple[str, ...]) -> None:
+def synth_command(
+    input_path: str,
+    schema_path: str | None,
+    epsilon: float | None,
+    delta: float,
+    rows: int | None,
+    seed: int | None,
+    engine: str,
+    out: str,
+    summary_json: str | None,
+    trust_inferred_domain: bool,
+    conditions: tuple[str, ...],
+) -> None:
     """Fit an engine on --input and write a synthetic table to --out."""
     from tqdm import tqdm
 
@@ -143,15 +166,25 @@ def synth_command(input_path: str, schema_path: str | None, epsilon: float | Non
         raise EngineError("--out must end in .csv or .parquet")
     fixed = dict(_parse_condition(c) for c in conditions)
     schema = _load_schema(schema_path) if schema_path else infer_schema(input_path)
-    with tqdm(total=100, desc="pwsim", unit="%", file=sys.stderr, leave=False,
-              disable=not sys.stderr.isatty()) as bar:
+    with tqdm(total=100, desc="pwsim", unit="%", file=sys.stderr, leave=False, disable=not sys.stderr.isatty()) as bar:
+
         def progress(fraction: float, stage: str) -> None:
             bar.set_postfix_str(stage)
             bar.update(max(int(fraction * 100) - bar.n, 0))
 
-        result = synthesize(input_path, schema, epsilon=epsilon, delta=delta, rows=rows, seed=seed, engine=engine,
-                            trust_inferred_domain=trust_inferred_domain, conditions=fixed or None,
-                            progress=progress, out=out)
+        result = synthesize(
+            input_path,
+            schema,
+            epsilon=epsilon,
+            delta=delta,
+            rows=rows,
+            seed=seed,
+            engine=engine,
+            trust_inferred_domain=trust_inferred_domain,
+            conditions=fixed or None,
+            progress=progress,
+            out=out,
+        )
     summary = result.summary()
     if summary_json:
         Path(summary_json).write_text(json.dumps(summary, indent=2))
@@ -169,8 +202,7 @@ def _print_summary(summary: dict[str, Any], out: str) -> None:
     err = sys.stderr
     click.echo(f"wrote {summary['rows']} rows to {out} with {summary['engine']} ({summary['engine_version']})", file=err)
     if summary["dp"]:
-        click.echo(f"privacy: epsilon={summary['epsilon']:g} delta={summary['delta']:g} rho spent={summary['rho']:.6g}",
-                   file=err)
+        click.echo(f"privacy: epsilon={summary['epsilon']:g} delta={summary['delta']:g} rho spent={summary['rho']:.6g}", file=err)
         for phase in summary["phases"]:
             click.echo(f"  {phase['name']:<8} rho={phase['rho']:.4g} ({phase['releases']} noisy releases)", file=err)
     t = summary["timings"]

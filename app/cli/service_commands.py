@@ -22,9 +22,7 @@ def serve(host: str, port: int, workers: int, log_level: str | None) -> None:
 
     settings = get_settings()
     if settings.embedded and workers != 1:
-        raise click.UsageError(
-            "embedded mode runs jobs in the API process: use one worker, or set PWSIM_BROKER_URL"
-        )
+        raise click.UsageError("embedded mode runs jobs in the API process: use one worker, or set PWSIM_BROKER_URL")
     click.echo(
         f"PWSIM service on http://{host}:{port} (docs at /docs); data in {settings.data_dir.resolve()}; "
         f"jobs {'in-process' if settings.embedded else 'via ' + settings.celery_queue + ' queue'}",
@@ -41,9 +39,7 @@ def serve(host: str, port: int, workers: int, log_level: str | None) -> None:
 
 
 @click.command(context_settings={"ignore_unknown_options": True})
-@click.option(
-    "--concurrency", type=int, default=None, help="Worker processes (default PWSIM_WORKER_CONCURRENCY)."
-)
+@click.option("--concurrency", type=int, default=None, help="Worker processes (default PWSIM_WORKER_CONCURRENCY).")
 @click.option("--beat/--no-beat", default=False, help="Also run the periodic reaper schedule in this worker.")
 @click.option("--loglevel", default="INFO", show_default=True)
 @click.argument("celery_args", nargs=-1, type=click.UNPROCESSED)

@@ -134,9 +134,7 @@ def list_datasets(
     include_deleted: bool = False,
 ) -> DatasetList:
     """List datasets, newest first."""
-    items, total = service.list_datasets(
-        session=session, limit=limit, offset=offset, include_deleted=include_deleted
-    )
+    items, total = service.list_datasets(session=session, limit=limit, offset=offset, include_deleted=include_deleted)
     return DatasetList(items=[to_read(session, d) for d in items], total=total, limit=limit, offset=offset)
 
 
@@ -166,9 +164,7 @@ def list_dataset_schemas(dataset_id: str, session: SessionDep) -> SchemaVersionL
     dataset = service.get_dataset(session=session, dataset_id=dataset_id)
     return SchemaVersionList(
         items=[
-            SchemaVersionRead(
-                version=s.version, source=s.source, created_at=s.created_at, document=s.document
-            )
+            SchemaVersionRead(version=s.version, source=s.source, created_at=s.created_at, document=s.document)
             for s in dataset.schemas
         ]
     )
@@ -198,7 +194,5 @@ def get_current_release(dataset_id: str, session: SessionDep) -> CurrentRelease:
 @router.delete("/{dataset_id}", response_model=DatasetRead, name="delete_dataset")
 def delete_dataset(dataset_id: str, request: Request, session: SessionDep) -> DatasetRead:
     """Purge the dataset's source data; its ledger and artifacts' lineage are kept."""
-    dataset = service.delete_dataset(
-        session=session, settings=request.app.state.settings, dataset_id=dataset_id
-    )
+    dataset = service.delete_dataset(session=session, settings=request.app.state.settings, dataset_id=dataset_id)
     return to_read(session, dataset)

@@ -271,8 +271,7 @@ class Accountant:
         rho = _check(f"rho of charge {name!r}", rho)
         if self.spent + rho > self.rho_budget * (1 + SPEND_RTOL):
             raise BudgetError(
-                f"charge {name!r} of rho={rho:.6g} exceeds the remaining rho={self.remaining:.6g}"
-                f" (budget {self.rho_budget:.6g})"
+                f"charge {name!r} of rho={rho:.6g} exceeds the remaining rho={self.remaining:.6g} (budget {self.rho_budget:.6g})"
             )
         charge = Charge(name, rho, dict(details))
         self._charges.append(charge)

@@ -140,6 +140,7 @@ class Plan:
     def to_dict(self, rows_estimate: int | None = None) -> dict[str, Any]:
         """JSON-ready plan; with ``rows_estimate`` each measurement also gets the expected count
         per cell and the noise-to-count ratio."""
+
         def meas(m: Measurement) -> dict[str, Any]:
             d = asdict(m)
             d["clique"] = list(m.clique)
@@ -154,8 +155,12 @@ class Plan:
         avg_tree = None
         if tree_slots:
             mean_w2 = sum(self.pair_weight(a, b) ** 2 for a, b in self.candidates) / len(self.candidates)
-            avg_tree = {"slots": tree_slots, "rho_each_at_mean_weight": self.phases["tree"] / tree_slots,
-                        "sigma_at_mean_weight": self.tree_sigma, "mean_pair_weight": math.sqrt(mean_w2)}
+            avg_tree = {
+                "slots": tree_slots,
+                "rho_each_at_mean_weight": self.phases["tree"] / tree_slots,
+                "sigma_at_mean_weight": self.tree_sigma,
+                "mean_pair_weight": math.sqrt(mean_w2),
+            }
         return {
             "epsilon": self.epsilon,
             "delta": self.delta,
@@ -252,16 +257,12 @@ def make_plan(
     def allowed(a: ColumnAllocation, b: ColumnAllocation) -> bool:
         return not ((a.status == "isolated" and b.quasi_identifier) or (b.status == "isolated" and a.quasi_identifier))
 
-    excluded = tuple(
-        (a.name, b.name) for a, b in combinations(modeled, 2) if not allowed(a, b)
-    )
+    excluded = tuple((a.name, b.name) for a, b in combinations(modeled, 2) if not allowed(a, b))
     forced_pairs = []
     if anchor is not None:
         forced_pairs = [(anchor, c.name) for c in modeled if c.name != anchor and allowed(by_name[anchor], c)]
     features = [c for c in modeled if c.name != anchor]
-    candidates = tuple(
-        (a.name, b.name) for a, b in combinations(features, 2) if allowed(a, b)
-    )
+    candidates = tuple((a.name, b.name) for a, b in combinations(features, 2) if allowed(a, b))
     tree_slots = min(max(len(features) - 1, 0), len(candidates))
     if len(modeled) < 2:
         tree_slots = 0
@@ -277,9 +278,7 @@ def make_plan(
     rho_joint = rest * joint_share / total_share
 
     w2_forced = [math.sqrt(by_name[a].weight * by_name[b].weight) ** 2 for a, b in forced_pairs]
-    mean_w2_tree = (
-        sum(by_name[a].weight * by_name[b].weight for a, b in candidates) / len(candidates) if candidates else 0.0
-    )
+    mean_w2_tree = sum(by_name[a].weight * by_name[b].weight for a, b in candidates) / len(candidates) if candidates else 0.0
     w2_tree_total = tree_slots * mean_w2_tree
     denom = sum(w2_forced) + w2_tree_total
     rho_forced = rho_joint * sum(w2_forced) / denom if denom > 0 else 0.0
@@ -287,21 +286,39 @@ def make_plan(
 
     w_one = [c.weight for c in modeled]
     total_w2 = sum(w * w for w in w_one)
-    one_way = tuple(
-        Measurement("one_way", (c.name,), c.weight, rho_one * c.weight**2 / total_w2,
-                    _sigma(k, rho_one * c.weight**2 / total_w2), c.cells)
-        for c in modeled
-    ) if total_w2 > 0 else ()
+    one_way = (
+        tuple(
+            Measurement(
+                "one_way",
+                (c.name,),
+                c.weight,
+                rho_one * c.weight**2 / total_w2,
+                _sigma(k, rho_one * c.weight**2 / total_w2),
+                c.cells,
+            )
+            for c in modeled
+        )
+        if total_w2 > 0
+        else ()
+    )
     forced = tuple(
-        Measurement("forced", p, math.sqrt(w2), rho_forced * w2 / sum(w2_forced),
-                    _sigma(k, rho_forced * w2 / sum(w2_forced)), _max_joint_cells(by_name[p[0]], by_name[p[1]]))
+        Measurement(
+            "forced",
+            p,
+            math.sqrt(w2),
+            rho_forced * w2 / sum(w2_forced),
+            _sigma(k, rho_forced * w2 / sum(w2_forced)),
+            _max_joint_cells(by_name[p[0]], by_name[p[1]]),
+        )
         for p, w2 in zip(forced_pairs, w2_forced)
     )
     phases = {"domain": rho_domain, "one_way": rho_one, "forced": rho_forced, "select": rho_sel, "tree": rho_tree}
     for c in cols:
         if c.status == "suppressed":
-            notes.append(f"{c.name}: sensitivity {c.sensitivity:g} >= {config.suppress_threshold:g}, never measured;"
-                         " sampled uniformly from its public domain")
+            notes.append(
+                f"{c.name}: sensitivity {c.sensitivity:g} >= {config.suppress_threshold:g}, never measured;"
+                " sampled uniformly from its public domain"
+            )
         elif c.status == "isolated":
             notes.append(f"{c.name}: sensitivity {c.sensitivity:g}: coarser joint bins, never modeled with quasi-identifiers")
         elif c.status == "generalized":

@@ -113,16 +113,18 @@ def synthesize(
     rng = np.random.default_rng(seed)
     started = time.perf_counter()
     if engine != "pwsim":
-        return _synthesize_sdv(engine, chunks, schema, rows=rows, seed=seed, rng=rng, conditions=conditions,
-                               report=report, started=started, out=out)
+        return _synthesize_sdv(
+            engine, chunks, schema, rows=rows, seed=seed, rng=rng, conditions=conditions, report=report, started=started, out=out
+        )
     if epsilon is None:
         raise BudgetError("epsilon is required for the pwsim engine")
     validate_epsilon_delta(epsilon, delta)
     _check_conditions(schema, conditions or {})
     synth = PWSIMSynthesizer()
     try:
-        synth.fit(chunks, schema, epsilon=epsilon, delta=delta, rng=rng, progress=report,
-                  trust_inferred_domain=trust_inferred_domain)
+        synth.fit(
+            chunks, schema, epsilon=epsilon, delta=delta, rng=rng, progress=report, trust_inferred_domain=trust_inferred_domain
+        )
         fitted = time.perf_counter()
         report(0.85, "sample")
         n = int(rows) if rows is not None else max(round(synth.rows_estimate_), 1)
@@ -160,7 +162,7 @@ def chunk_source(source: str | Path | pd.DataFrame, schema: TableSchema, chunk_r
     if isinstance(source, pd.DataFrame):
         schema.check_header(list(source.columns))
         frame = source
-        return lambda: (frame.iloc[i: i + chunk_rows] for i in range(0, len(frame), chunk_rows))
+        return lambda: (frame.iloc[i : i + chunk_rows] for i in range(0, len(frame), chunk_rows))
     path = Path(source)
     if not path.is_file():
         raise DataError(f"no such file: {path}")
@@ -208,8 +210,7 @@ def _synthesize_sdv(engine, chunks, schema, *, rows, seed, rng, conditions, repo
         raise DataError("the input has no rows")
     n = int(rows) if rows is not None else len(frame)
     report(0.2, "estimate")
-    sampled = sdv_engines.fit_sample(engine, frame, metadata={c.name: _SDV_TYPES[c.type] for c in modeled},
-                                     rows=n, seed=seed)
+    sampled = sdv_engines.fit_sample(engine, frame, metadata={c.name: _SDV_TYPES[c.type] for c in modeled}, rows=n, seed=seed)
     fitted = time.perf_counter()
     columns = {}
     for col in schema.columns:

@@ -163,8 +163,7 @@ class Codec:
             return text.where(~null, None).rename(col.name)
         if col.type == ColumnType.INTEGER:
             if null.any():
-                return pd.Series(pd.array(np.where(null, 0, values).astype(np.int64), dtype="Int64")
-                                 ).mask(null).rename(col.name)
+                return pd.Series(pd.array(np.where(null, 0, values).astype(np.int64), dtype="Int64")).mask(null).rename(col.name)
             return pd.Series(values.astype(np.int64), name=col.name)
         decimals = col.domain.decimals if col.domain else None
         if decimals is not None:
@@ -233,15 +232,26 @@ def build_codec(col: ColumnSchema) -> Codec:
             raise SchemaError(f"column {col.name!r} is categorical but declares no categories")
         cats = tuple(dom.categories)
         other = dom.source == DomainSource.DP_ESTIMATED
-        return Codec(col, size=len(cats) + other + len(null_label),
-                     labels=(*map(str, cats), *(("<other>",) if other else ()), *null_label),
-                     categories=cats, has_other=other)
+        return Codec(
+            col,
+            size=len(cats) + other + len(null_label),
+            labels=(*map(str, cats), *(("<other>",) if other else ()), *null_label),
+            categories=cats,
+            has_other=other,
+        )
     unit = datetime_unit(col)
     edges = _edges(col, unit)
     pms = np.array(sorted(float(p) for p in dom.point_masses), dtype=float)
     labels = tuple(f"[{a:g}, {b:g})" for a, b in pairwise(edges)) + tuple(f"={p:g}" for p in pms)
-    return Codec(col, size=len(edges) - 1 + len(pms) + len(null_label), labels=labels + null_label,
-                 edges=edges, point_masses=pms, log_scale=dom.scale == "log", datetime_unit=unit)
+    return Codec(
+        col,
+        size=len(edges) - 1 + len(pms) + len(null_label),
+        labels=labels + null_label,
+        edges=edges,
+        point_masses=pms,
+        log_scale=dom.scale == "log",
+        datetime_unit=unit,
+    )
 
 
 def _edges(col: ColumnSchema, unit: str | None) -> np.ndarray:

@@ -227,9 +227,7 @@ def estimate_domains(
         raise SchemaError(f"max_rows_per_person must be an integer >= 1, got {k!r}")
     selected = _select_columns(schema, columns)
     numeric = [
-        _Numeric(
-            col=c, unit=datetime_unit(c), integer=c.type != ColumnType.NUMERICAL, coarse=np.zeros(GRID_CELLS)
-        )
+        _Numeric(col=c, unit=datetime_unit(c), integer=c.type != ColumnType.NUMERICAL, coarse=np.zeros(GRID_CELLS))
         for c in selected
         if c.type in _NUMERIC
     ]
@@ -301,9 +299,7 @@ def _select_columns(schema: TableSchema, columns: list[str]) -> list[ColumnSchem
     return [c for c in schema.columns if c.name in wanted]
 
 
-def _check_budget(
-    rho: float, delta: float, accountant: Accountant, *, needs_delta: bool
-) -> tuple[float, float]:
+def _check_budget(rho: float, delta: float, accountant: Accountant, *, needs_delta: bool) -> tuple[float, float]:
     try:
         rho, delta = float(rho), float(delta)
     except (TypeError, ValueError):
@@ -315,9 +311,7 @@ def _check_budget(
     if needs_delta and delta == 0:
         raise BudgetError("discovering categories needs delta > 0 (or declare the categories)")
     if accountant.spent + rho > accountant.rho_budget * (1 + SPEND_RTOL):
-        raise BudgetError(
-            f"domain estimation needs rho={rho:.6g} but only rho={accountant.remaining:.6g} remains"
-        )
+        raise BudgetError(f"domain estimation needs rho={rho:.6g} but only rho={accountant.remaining:.6g} remains")
     return rho, delta
 
 
@@ -409,9 +403,7 @@ def _threshold(k: int, sigma: float, cells: int) -> float:
     return k + sigma * float(norm.isf(FALSE_CELL_RATE / cells))
 
 
-def _release_bounds(
-    num: _Numeric, k: int, rho_1: float, rng: np.random.Generator, charge: Callable[..., None]
-) -> None:
+def _release_bounds(num: _Numeric, k: int, rho_1: float, rng: np.random.Generator, charge: Callable[..., None]) -> None:
     sigma = gaussian_sigma(k, rho_1)
     tau = _threshold(k, sigma, GRID_CELLS)
     charge(num.col.name, rho_1, method="bounds_histogram", sigma=sigma, threshold=tau, cells=GRID_CELLS)
@@ -483,9 +475,7 @@ def _release_edges(
     )
     noisy = num.fine + rng.normal(0.0, sigma, size=n + 1)
     cell_counts, zero_count = noisy[:n], noisy[n]
-    zero_cell = int(
-        np.clip(np.searchsorted(edges, np.clip(0.0, edges[0], edges[-1]), side="right") - 1, 0, n - 1)
-    )
+    zero_cell = int(np.clip(np.searchsorted(edges, np.clip(0.0, edges[0], edges[-1]), side="right") - 1, 0, n - 1))
 
     # Tighten the bounds to the outer fine cells that cross the threshold (zeros count for the
     # fine cell that contains 0); keep the pass-1 bounds if none does.

@@ -43,8 +43,9 @@ def pool(estimates: list[np.ndarray], variances: list[float]) -> tuple[np.ndarra
     return est, float(1.0 / w.sum())
 
 
-def ipf(table: np.ndarray, margins: list[tuple[tuple[int, ...], np.ndarray]], iterations: int = 50,
-        tol: float = 1e-7) -> np.ndarray:
+def ipf(
+    table: np.ndarray, margins: list[tuple[tuple[int, ...], np.ndarray]], iterations: int = 50, tol: float = 1e-7
+) -> np.ndarray:
     """Scale ``table`` until its sums over the given axes match each target margin.
 
     Args:
@@ -72,8 +73,9 @@ def ipf(table: np.ndarray, margins: list[tuple[tuple[int, ...], np.ndarray]], it
     return t
 
 
-def consistent_pair(noisy: np.ndarray, row_margin: np.ndarray, col_margin: np.ndarray, floor: float,
-                    iterations: int = 50) -> np.ndarray:
+def consistent_pair(
+    noisy: np.ndarray, row_margin: np.ndarray, col_margin: np.ndarray, floor: float, iterations: int = 50
+) -> np.ndarray:
     """A non-negative 2-way table close to ``noisy`` with the given margins.
 
     The noisy table is projected onto the simplex (total = the margins' total), floored at

@@ -140,8 +140,7 @@ def _ibans(n: int, rng: np.random.Generator) -> list[str]:
     ) % 97
     checks = (98 - rest).tolist()
     return [
-        f"{IBAN_COUNTRY}{c:02d}{IBAN_BANK}{sc:06d}{acc:08d}"
-        for c, sc, acc in zip(checks, sort_codes.tolist(), accounts.tolist())
+        f"{IBAN_COUNTRY}{c:02d}{IBAN_BANK}{sc:06d}{acc:08d}" for c, sc, acc in zip(checks, sort_codes.tolist(), accounts.tolist())
     ]
 
 

@@ -317,9 +317,7 @@ class _ColumnStats:
             # Screen formats on the first value with the (cheap) stdlib parser, then on the head.
             first = head.iloc[0]
             formats = [fmt for fmt in DATE_FORMATS if _parses(first, fmt)]
-            self.date_formats = {
-                fmt: [] for fmt in formats if pd.to_datetime(head, format=fmt, errors="coerce").notna().all()
-            }
+            self.date_formats = {fmt: [] for fmt in formats if pd.to_datetime(head, format=fmt, errors="coerce").notna().all()}
         for fmt in list(self.date_formats):
             parsed = pd.to_datetime(values.astype(str), format=fmt, errors="coerce")
             if parsed.isna().any():
@@ -394,9 +392,7 @@ def _propose(st: _ColumnStats, sample: pd.Series) -> tuple[ColumnSchema, list[st
         return col, notes
     finding = pii.detect_pii(st.name, sample.dropna())
     if finding is not None:
-        notes.append(
-            f"{st.name}: looks like {finding.kind} ({finding.reason}; confidence {finding.confidence:.2f})"
-        )
+        notes.append(f"{st.name}: looks like {finding.kind} ({finding.reason}; confidence {finding.confidence:.2f})")
     if finding is not None and finding.direct:
         col = ColumnSchema(
             st.name,
@@ -435,9 +431,7 @@ def _type_and_domain(
         return ColumnType.BOOLEAN, _inferred(categories=(False, True))
     if st.kind == "datetime":
         fmt = "%Y-%m-%dT%H:%M:%S" if st.dt_has_time else "%Y-%m-%d"
-        return ColumnType.DATETIME, _inferred(
-            lower=_iso(st.dt_lo, fmt), upper=_iso(st.dt_hi, fmt), format=fmt
-        )
+        return ColumnType.DATETIME, _inferred(lower=_iso(st.dt_lo, fmt), upper=_iso(st.dt_hi, fmt), format=fmt)
     if counts is not None and len(counts) == 2 and _boolean_like(counts):
         return ColumnType.BOOLEAN, _inferred(categories=_sorted_categories(counts))
     if counts is not None and len(counts) == 1:
@@ -446,20 +440,14 @@ def _type_and_domain(
         return ColumnType.CATEGORICAL, _categorical_domain(st, notes)
     distinct_share = _distinct_share(st, sample)
     if _id_like(st.name) and distinct_share >= 1.0 and st.nonnull >= 10:
-        notes.append(
-            f"{st.name}: every value is distinct and the name suggests a key; proposed as identifier"
-        )
+        notes.append(f"{st.name}: every value is distinct and the name suggests a key; proposed as identifier")
         return ColumnType.IDENTIFIER, None
     if st.numeric:
         return _numeric(st, sample)
     if st.date_formats:
         fmt = next(f for f in DATE_FORMATS if f in st.date_formats)
         lo, hi = st.date_formats[fmt]
-        iso = (
-            "%Y-%m-%d"
-            if all(t == t.normalize() for t in (lo, hi)) and "%H" not in fmt
-            else "%Y-%m-%dT%H:%M:%S"
-        )
+        iso = "%Y-%m-%d" if all(t == t.normalize() for t in (lo, hi)) and "%H" not in fmt else "%Y-%m-%dT%H:%M:%S"
         return ColumnType.DATETIME, _inferred(lower=_iso(lo, iso), upper=_iso(hi, iso), format=fmt)
     if _long_text(sample):
         return ColumnType.TEXT, None
@@ -481,9 +469,7 @@ def _numeric(st: _ColumnStats, sample: pd.Series) -> tuple[ColumnType, Domain]:
     upper: float = int(st.hi) if st.whole else st.hi
     zero_share = st.zeros / st.nonnull
     point_masses = (0,) if zero_share >= ZERO_INFLATED and st.lo <= 0 <= st.hi else ()
-    x = pd.to_numeric(
-        sample.dropna().astype(str) if st.kind == "object" else sample.dropna(), errors="coerce"
-    )
+    x = pd.to_numeric(sample.dropna().astype(str) if st.kind == "object" else sample.dropna(), errors="coerce")
     scale = "log" if st.lo >= 0 and _heavy_tailed(np.asarray(x, dtype=float)) else "linear"
     domain = _inferred(
         lower=lower,
@@ -553,9 +539,7 @@ def _sorted_categories(counts: dict[Any, int]) -> tuple[Any, ...]:
     return tuple(
         sorted(
             values,
-            key=lambda v: (
-                (type(v).__name__, v) if isinstance(v, (int, float, str)) else (type(v).__name__, str(v))
-            ),
+            key=lambda v: (type(v).__name__, v) if isinstance(v, (int, float, str)) else (type(v).__name__, str(v)),
         )
     )
 

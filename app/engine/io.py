@@ -434,9 +434,7 @@ def _csv_header(fh: BinaryIO) -> list[str]:
     return names
 
 
-def _csv_batches(
-    fh: BinaryIO, header: list[str], wanted: list[str], types: dict[str, pa.DataType]
-) -> Iterator[pa.RecordBatch]:
+def _csv_batches(fh: BinaryIO, header: list[str], wanted: list[str], types: dict[str, pa.DataType]) -> Iterator[pa.RecordBatch]:
     bad_rows: list[Any] = []
     convert = pacsv.ConvertOptions(
         column_types={name: types.get(name, pa.string()) for name in header},
@@ -446,9 +444,7 @@ def _csv_batches(
         quoted_strings_can_be_null=True,
     )
     with _arrow_errors(header, bad_rows):
-        reader = pacsv.open_csv(
-            fh, read_options=_read_options(), parse_options=_parse_options(bad_rows), convert_options=convert
-        )
+        reader = pacsv.open_csv(fh, read_options=_read_options(), parse_options=_parse_options(bad_rows), convert_options=convert)
         yield from reader
 
 

@@ -19,8 +19,7 @@ class MarginalCounts:
         self.rows = 0
         self.one = [np.zeros(c.size, dtype=np.int64) for c in codecs]
         self.pairs = {
-            (i, j): np.zeros(codecs[i].size * codecs[j].size, dtype=np.int64)
-            for i, j in combinations(range(len(codecs)), 2)
+            (i, j): np.zeros(codecs[i].size * codecs[j].size, dtype=np.int64) for i, j in combinations(range(len(codecs)), 2)
         }
 
     def add(self, frame: pd.DataFrame) -> None:

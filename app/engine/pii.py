@@ -272,12 +272,7 @@ def is_postcode(value: str) -> bool:
     (True, True, True, False)
     """
     value = value.strip()
-    return bool(
-        _US_ZIP.match(value)
-        or _UK_POSTCODE.match(value)
-        or _CA_POSTCODE.match(value)
-        or _DIGIT_POSTCODE.match(value)
-    )
+    return bool(_US_ZIP.match(value) or _UK_POSTCODE.match(value) or _CA_POSTCODE.match(value) or _DIGIT_POSTCODE.match(value))
 
 
 def _is_distinctive_postcode(value: str) -> bool:
@@ -386,18 +381,12 @@ def name_hint(name: str) -> str | None:
         return "payment_card"
     if _has(tokens, "ip", "ipv4", "ipv6", "ipaddr", "ipaddress") or "ipaddress" in joined:
         return "ip_address"
-    if (
-        _has(tokens, "phone", "telephone", "tel", "mobile", "cell", "cellphone", "fax", "msisdn")
-        or "phone" in joined
-    ):
+    if _has(tokens, "phone", "telephone", "tel", "mobile", "cell", "cellphone", "fax", "msisdn") or "phone" in joined:
         return "phone"
     if (
         _has(tokens, "dob", "birthdate", "birthday")
         or "dateofbirth" in joined
-        or (
-            _has(tokens, "birth", "born")
-            and not _has(tokens, "country", "place", "city", "year", "month", "weight")
-        )
+        or (_has(tokens, "birth", "born") and not _has(tokens, "country", "place", "city", "year", "month", "weight"))
     ):
         return "date_of_birth"
     if (
@@ -409,11 +398,7 @@ def name_hint(name: str) -> str | None:
         return "postcode"
     if any(t in _PERSON_NAME_WORDS for t in tokens):
         return "person_name"
-    if (
-        tokens
-        and tokens[-1] in ("name", "names")
-        and (len(tokens) == 1 or tokens[-2] in _PERSON_NAME_QUALIFIERS)
-    ):
+    if tokens and tokens[-1] in ("name", "names") and (len(tokens) == 1 or tokens[-2] in _PERSON_NAME_QUALIFIERS):
         return "person_name"
     return None
 
@@ -501,18 +486,12 @@ def detect_pii(name: str, values: pd.Series) -> PiiFinding | None:
                 reason += f" and the column name {name!r} suggests it"
             candidates.append(PiiFinding(kind, share, conf, reason))
         elif hinted and share >= HINTED_MATCH_SHARE:
-            reason = (
-                f"the column name {name!r} suggests {_LABELS[kind]} and {share:.0%} of sampled values are"
-            )
+            reason = f"the column name {name!r} suggests {_LABELS[kind]} and {share:.0%} of sampled values are"
             candidates.append(PiiFinding(kind, share, 0.75, reason))
     if candidates:
         return max(candidates, key=lambda f: (f.confidence, f.share, -_ORDER.index(f.kind)))
     numeric_ok = hint in ("phone", "ssn", "payment_card")
-    if (
-        hint in DIRECT_KINDS
-        and distinct_share >= HINT_ONLY_DISTINCT_SHARE
-        and (numeric_ok or not _mostly_numeric(sample))
-    ):
+    if hint in DIRECT_KINDS and distinct_share >= HINT_ONLY_DISTINCT_SHARE and (numeric_ok or not _mostly_numeric(sample)):
         share = round(_match_count(hint, sample, hinted=True) / n, 4)
         reason = (
             f"the column name {name!r} suggests {_LABELS[hint]} and the values are "

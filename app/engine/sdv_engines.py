@@ -128,9 +128,7 @@ def _check_inputs(frame: pd.DataFrame, metadata: Mapping[str, str], *, rows: int
     bad = {c: t for c, t in metadata.items() if t not in SDTYPES}
     if bad:
         name, sdtype = next(iter(bad.items()))
-        raise SchemaError(
-            f"column {name!r}: unsupported SDV type {sdtype!r}; expected one of {', '.join(sorted(SDTYPES))}"
-        )
+        raise SchemaError(f"column {name!r}: unsupported SDV type {sdtype!r}; expected one of {', '.join(sorted(SDTYPES))}")
 
 
 def _import_sdv() -> Any:

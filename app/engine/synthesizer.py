@@ -99,16 +99,15 @@ class PWSIMSynthesizer:
         private, key_delta = private_domains(schema, delta, trust_inferred_domain)
         if trust_inferred_domain and any(c.domain and not c.domain.public for c in schema.columns if c.modeled):
             self.warnings_.append("inferred domains were trusted as public: the DP guarantee excludes them")
-        plan = make_plan(schema, epsilon=epsilon, delta=delta, config=cfg, paid_domains=len(private),
-                         key_delta=key_delta)
+        plan = make_plan(schema, epsilon=epsilon, delta=delta, config=cfg, paid_domains=len(private), key_delta=key_delta)
         self.accountant_ = Accountant(plan.rho)
         if private:
             report(0.01, "domain")
-            found = estimate_domains(chunks, schema, private, accountant=self.accountant_,
-                                     rho=plan.phases["domain"], delta=key_delta, rng=rng)
+            found = estimate_domains(
+                chunks, schema, private, accountant=self.accountant_, rho=plan.phases["domain"], delta=key_delta, rng=rng
+            )
             schema = found.schema
-            plan = make_plan(schema, epsilon=epsilon, delta=delta, config=cfg, paid_domains=len(private),
-                             key_delta=key_delta)
+            plan = make_plan(schema, epsilon=epsilon, delta=delta, config=cfg, paid_domains=len(private), key_delta=key_delta)
             self.warnings_.append(f"domains of {', '.join(private)} were estimated with DP and charged to the budget")
         self.schema_, self.plan_ = schema, plan
         modeled = [schema.column(c.name) for c in plan.modeled]
@@ -186,8 +185,7 @@ class PWSIMSynthesizer:
         cliques = self._consistent_triples(measured, tables, n_hat)
         self.nodes_ = self._build_nodes(edges, anchor, margins, tables, cliques, sizes, cfg)
         self.fine_ = [
-            _within_group(project_simplex(f, 1.0) if f.sum() > 0 else np.ones_like(f), g)
-            for f, g in zip(fine, self.groups_)
+            _within_group(project_simplex(f, 1.0) if f.sum() > 0 else np.ones_like(f), g) for f, g in zip(fine, self.groups_)
         ]
         self.rows_estimate_ = n_hat
         self.edges_ = [(names[a], names[b]) for a, b in edges]
@@ -356,8 +354,9 @@ class PWSIMSynthesizer:
         parts = list(self.sample_chunks(rows, rng, conditions=conditions))
         return pd.concat(parts, ignore_index=True) if parts else self._empty()
 
-    def sample_chunks(self, rows: int, rng: np.random.Generator, *, chunk_rows: int = 250_000,
-                      conditions: Mapping[str, Any] | None = None) -> Iterator[pd.DataFrame]:
+    def sample_chunks(
+        self, rows: int, rng: np.random.Generator, *, chunk_rows: int = 250_000, conditions: Mapping[str, Any] | None = None
+    ) -> Iterator[pd.DataFrame]:
         """Yield ``rows`` synthetic rows in chunks of at most ``chunk_rows``."""
         fixed = self._condition_codes(conditions or {})
         done = 0
@@ -386,7 +385,7 @@ class PWSIMSynthesizer:
             for i, cell in fixed.items():
                 ok &= batch[i] == self.groups_[i][cell]
             take = batch[:, ok][:, : n - filled]
-            out_coarse[:, filled: filled + take.shape[1]] = take
+            out_coarse[:, filled : filled + take.shape[1]] = take
             filled += take.shape[1]
             if filled >= n:
                 break
@@ -435,9 +434,18 @@ class PWSIMSynthesizer:
             if codec is not None:
                 col["bins"] = list(codec.labels)
         out["measurements"] = [
-            {"phase": m.phase, "clique": list(m.clique), "weight": m.weight, "rho": m.rho, "sigma": m.sigma,
-             "cells": (self.codecs_[[c.name for c in self.codecs_].index(m.clique[0])].size if len(m.clique) == 1
-                       else int(np.prod([groups[c] for c in m.clique])))}
+            {
+                "phase": m.phase,
+                "clique": list(m.clique),
+                "weight": m.weight,
+                "rho": m.rho,
+                "sigma": m.sigma,
+                "cells": (
+                    self.codecs_[[c.name for c in self.codecs_].index(m.clique[0])].size
+                    if len(m.clique) == 1
+                    else int(np.prod([groups[c] for c in m.clique]))
+                ),
+            }
             for m in self.measurements_
         ]
         out["selected_edges"] = [list(e) for e in self.edges_]

@@ -94,9 +94,7 @@ def list_jobs(
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> JobList:
     """List jobs, newest first, optionally by dataset and status."""
-    items, total = service.list_jobs(
-        session=session, dataset_id=dataset_id, status=status, limit=limit, offset=offset
-    )
+    items, total = service.list_jobs(session=session, dataset_id=dataset_id, status=status, limit=limit, offset=offset)
     return JobList(items=[to_read(session, j) for j in items], total=total, limit=limit, offset=offset)
 
 
@@ -106,9 +104,7 @@ def get_job(job_id: str, session: SessionDep) -> JobRead:
     return to_read(session, service.get_job(session=session, job_id=job_id))
 
 
-@router.post(
-    "/{job_id}/cancel", response_model=JobRead, status_code=status.HTTP_202_ACCEPTED, name="cancel_job"
-)
+@router.post("/{job_id}/cancel", response_model=JobRead, status_code=status.HTTP_202_ACCEPTED, name="cancel_job")
 def cancel_job(job_id: str, session: SessionDep) -> JobRead:
     """Cancel a job: a queued one at once, a running one at its next progress report."""
     return to_read(session, service.cancel_job(session=session, job_id=job_id))

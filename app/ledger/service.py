@@ -42,9 +42,7 @@ def open_budget(*, session: Session, dataset_id: str, epsilon: float, delta: flo
     return budget
 
 
-def reserve(
-    *, session: Session, dataset_id: str, job_id: str, rho: float, epsilon: float, delta: float
-) -> float:
+def reserve(*, session: Session, dataset_id: str, job_id: str, rho: float, epsilon: float, delta: float) -> float:
     """Reserve ``rho`` for a job, or raise BudgetExhausted (nothing written). Returns what remains."""
     remaining = session.execute(
         update(Budget)
@@ -62,9 +60,7 @@ def reserve(
             remaining=_amounts(budget.rho_remaining, budget.delta),
             requested={"rho": rho, "epsilon": epsilon, "delta": delta},
         )
-    _append(
-        session, dataset_id=dataset_id, job_id=job_id, kind="reserve", rho=rho, epsilon=epsilon, delta=delta
-    )
+    _append(session, dataset_id=dataset_id, job_id=job_id, kind="reserve", rho=rho, epsilon=epsilon, delta=delta)
     return remaining
 
 
@@ -86,15 +82,10 @@ def _settle(session: Session, *, job_id: str, kind: str, details: dict[str, Any]
     # Lock the budget row first (a no-op UPDATE): the settled-check below then sees every
     # committed settlement of this job, so a charge and a release can never both be written.
     session.execute(
-        update(Budget)
-        .where(where)
-        .values(rho_remaining=Budget.rho_remaining)
-        .execution_options(synchronize_session=False)
+        update(Budget).where(where).values(rho_remaining=Budget.rho_remaining).execution_options(synchronize_session=False)
     )
     settled = session.scalars(
-        select(LedgerEntry.kind).where(
-            LedgerEntry.job_id == job_id, LedgerEntry.kind.in_(("charge", "release"))
-        )
+        select(LedgerEntry.kind).where(LedgerEntry.job_id == job_id, LedgerEntry.kind.in_(("charge", "release")))
     ).first()
     if settled is not None:
         return False
@@ -120,9 +111,7 @@ def _settle(session: Session, *, job_id: str, kind: str, details: dict[str, Any]
 
 
 def _entry(session: Session, *, job_id: str, kind: str) -> LedgerEntry | None:
-    return session.scalars(
-        select(LedgerEntry).where(LedgerEntry.job_id == job_id, LedgerEntry.kind == kind)
-    ).first()
+    return session.scalars(select(LedgerEntry).where(LedgerEntry.job_id == job_id, LedgerEntry.kind == kind)).first()
 
 
 def _append(
@@ -185,11 +174,7 @@ def _iso(ts: datetime) -> str:
 
 
 def entries(*, session: Session, dataset_id: str) -> list[LedgerEntry]:
-    return list(
-        session.scalars(
-            select(LedgerEntry).where(LedgerEntry.dataset_id == dataset_id).order_by(LedgerEntry.seq)
-        )
-    )
+    return list(session.scalars(select(LedgerEntry).where(LedgerEntry.dataset_id == dataset_id).order_by(LedgerEntry.seq)))
 
 
 def verify_chain(*, session: Session, dataset_id: str) -> bool:

@@ -22,13 +22,9 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     with op.batch_alter_table("job", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("dispatched_at", app.db_types.UTCDateTime(timezone=True), nullable=True)
-        )
-
+        batch_op.add_column(sa.Column("dispatched_at", app.db_types.UTCDateTime(timezone=True), nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("job", schema=None) as batch_op:
         batch_op.drop_column("dispatched_at")
-

@@ -130,9 +130,7 @@ def test_configured_key_path(embedded_settings, tmp_path):
             serialization.BestAvailableEncryption(b"s3cret-pass"),
         )
     )
-    settings = make_settings(
-        embedded_settings.data_dir, signing_key_path=path, signing_key_passphrase="s3cret-pass"
-    )
+    settings = make_settings(embedded_settings.data_dir, signing_key_path=path, signing_key_passphrase="s3cret-pass")
     assert load_signer(settings).key_id == key_id(key.public_key())
 
 
@@ -140,8 +138,6 @@ def test_artifact_errors(client, embedded_settings, released):
     before = snapshot(embedded_settings)
     assert_problem(client.get("/v1/artifacts/nope"), 404, "artifact_not_found")
     assert_problem(client.get("/v1/artifacts/nope/data"), 404, "artifact_not_found")
-    assert_problem(
-        client.get(f"/v1/artifacts/{released['id']}/data", params={"format": "xlsx"}), 422, "validation_error"
-    )
+    assert_problem(client.get(f"/v1/artifacts/{released['id']}/data", params={"format": "xlsx"}), 422, "validation_error")
     assert_problem(client.get("/v1/signing-keys/0000000000000000.pem"), 404, "signing_key_not_found")
     assert snapshot(embedded_settings) == before

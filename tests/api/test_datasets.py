@@ -46,9 +46,7 @@ def test_upload_with_declared_schema_and_parquet(client):
     table = pa.table({"age": [30, 40, 50], "color": ["red", "blue", "red"], "score": [1, 2, 3]})
     buf = io.BytesIO()
     pq.write_table(table, buf)
-    body = create_dataset(
-        client, content=buf.getvalue(), filename="t.parquet", schema=small_schema(), delta=1e-6
-    )
+    body = create_dataset(client, content=buf.getvalue(), filename="t.parquet", schema=small_schema(), delta=1e-6)
     assert body["format"] == "parquet" and body["rows"] == 3
     assert body["schema_source"] == "declared"
     assert body["budget"]["delta"] == 1e-6
@@ -93,9 +91,7 @@ def test_delete_purges_data_keeps_ledger(client, embedded_settings):
     assert client.get("/v1/datasets").json()["total"] == 0
     assert client.get("/v1/datasets", params={"include_deleted": True}).json()["total"] == 1
     # a job on a deleted dataset is refused
-    assert_problem(
-        client.post("/v1/jobs", json={"dataset_id": ds["id"], "epsilon": 0.5}), 410, "dataset_deleted"
-    )
+    assert_problem(client.post("/v1/jobs", json={"dataset_id": ds["id"], "epsilon": 0.5}), 410, "dataset_deleted")
     assert_problem(client.put(f"/v1/datasets/{ds['id']}/schema", json=small_schema()), 410, "dataset_deleted")
 
 

@@ -46,9 +46,7 @@ def test_job_runs_to_released_and_charges(client, dataset):
 
 def test_declared_adult_schema_job(client, tmp_path, adult_csv):
     sample = adult_sample(adult_csv, 2000, tmp_path / "adult.csv")
-    ds = create_dataset(
-        client, content=sample.read_bytes(), filename="adult.csv", schema=ADULT_SCHEMA.read_text()
-    )
+    ds = create_dataset(client, content=sample.read_bytes(), filename="adult.csv", schema=ADULT_SCHEMA.read_text())
     # seed 0 is a release the default (dev-only) gates pass; on 2,000 rows some seeds fail a noisy
     # privacy gate by chance (tests/api/test_validation_gates.py covers rejection)
     job = client.post("/v1/jobs", json={"dataset_id": ds["id"], "epsilon": 1, "rows": 500, "seed": 0}).json()
@@ -86,11 +84,7 @@ def test_idempotency_key(client, dataset, embedded_settings):
         "idempotency_key_reused",
     )
     assert snapshot(embedded_settings) == before
-    reserves = [
-        e
-        for e in client.get(f"/v1/datasets/{dataset['id']}/budget").json()["entries"]
-        if e["kind"] == "reserve"
-    ]
+    reserves = [e for e in client.get(f"/v1/datasets/{dataset['id']}/budget").json()["entries"] if e["kind"] == "reserve"]
     assert len(reserves) == 1
 
 
@@ -124,9 +118,7 @@ def test_bad_job_requests_change_nothing(client, dataset, embedded_settings, ove
 def test_budget_exhausted_after_spending(client, dataset):
     wait_for_job(client, client.post("/v1/jobs", json=job_body(dataset, epsilon=1.5)).json()["id"])
     # zCDP composes in rho, so epsilons do not subtract: 2.0 - 1.5 leaves about 1.26, not 0.5
-    body = assert_problem(
-        client.post("/v1/jobs", json=job_body(dataset, epsilon=1.5)), 409, "budget_exhausted"
-    )
+    body = assert_problem(client.post("/v1/jobs", json=job_body(dataset, epsilon=1.5)), 409, "budget_exhausted")
     remaining = client.get(f"/v1/datasets/{dataset['id']}/budget").json()["remaining"]
     assert body["remaining"] == pytest.approx(remaining)
     assert 0.5 < body["remaining"]["epsilon"] < 1.5
@@ -175,9 +167,7 @@ def test_non_dp_engine_needs_allow_non_dp_and_takes_the_whole_budget(client, dat
     if "gaussian_copula" not in available_engines():
         pytest.skip("SDV (the optional non-DP engines) is not installed")
     before = snapshot(embedded_settings)
-    body = assert_problem(
-        client.post("/v1/jobs", json=job_body(dataset, engine="gaussian_copula")), 422, "engine_not_dp"
-    )
+    body = assert_problem(client.post("/v1/jobs", json=job_body(dataset, engine="gaussian_copula")), 422, "engine_not_dp")
     assert "allow_non_dp" in body["detail"]
     assert snapshot(embedded_settings) == before
     job = client.post("/v1/jobs", json=job_body(dataset, engine="gaussian_copula", allow_non_dp=True)).json()
@@ -212,12 +202,8 @@ def test_heartbeat_keeps_a_long_job_alive_past_its_lease(tmp_path, sqlite_templa
     settings.data_dir.mkdir()
     shutil.copy(sqlite_template, settings.data_dir / "pwsim.db")
     with TestClient(create_app(settings)) as client:
-        ds = create_dataset(
-            client, content=adult_csv.read_bytes(), filename="adult.csv", schema=ADULT_SCHEMA.read_text()
-        )
-        job = client.post(
-            "/v1/jobs", json={"dataset_id": ds["id"], "epsilon": 1, "rows": 600_000, "seed": 3}
-        ).json()
+        ds = create_dataset(client, content=adult_csv.read_bytes(), filename="adult.csv", schema=ADULT_SCHEMA.read_text())
+        job = client.post("/v1/jobs", json={"dataset_id": ds["id"], "epsilon": 1, "rows": 600_000, "seed": 3}).json()
         done = wait_for_job(client, job["id"], timeout=300)
     # the gates may release or reject it; either way it ran to the end in one attempt
     assert done["status"] in ("released", "rejected"), done["error"]

@@ -63,12 +63,8 @@ def test_placeholder_secrets_refused_outside_local(tmp_path):
     from tests.conftest import make_settings
 
     with pytest.raises(ValidationError, match="placeholder"):
-        make_settings(
-            tmp_path, environment="production", database_url="postgresql+psycopg://pwsim:changeme@db/pwsim"
-        )
-    make_settings(
-        tmp_path, environment="production", database_url="postgresql+psycopg://pwsim:Xk29-long@db/pwsim"
-    )
+        make_settings(tmp_path, environment="production", database_url="postgresql+psycopg://pwsim:changeme@db/pwsim")
+    make_settings(tmp_path, environment="production", database_url="postgresql+psycopg://pwsim:Xk29-long@db/pwsim")
 
 
 def test_not_ready_when_broker_unreachable(embedded_settings):

@@ -298,6 +298,8 @@ def test_a_name_without_version_records_the_latest(client, small):
     assert client.post("/v1/policies", json=IMPOSSIBLE).status_code == 201
     lenient = {**IMPOSSIBLE, "version": 2, "gates": [], "description": "v2 drops the impossible gate"}
     v2 = client.post("/v1/policies", json=lenient).json()
-    job = client.post("/v1/jobs", json={"dataset_id": small["id"], "epsilon": 0.5, "rows": 20, "seed": 7, "policy": "impossible"}).json()
+    job = client.post(
+        "/v1/jobs", json={"dataset_id": small["id"], "epsilon": 0.5, "rows": 20, "seed": 7, "policy": "impossible"}
+    ).json()
     assert job["policy"] == {"name": "impossible", "version": 2, "digest": v2["digest"]}
     assert wait_for_job(client, job["id"])["status"] == "released"

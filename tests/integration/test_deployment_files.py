@@ -39,15 +39,10 @@ def test_compose_environment(compose):
     services = compose["services"]
     for name in ("api", "worker"):
         env = services[name]["environment"]
-        assert (
-            env["PWSIM_DATABASE_URL"].startswith("postgresql+psycopg://")
-            and "@postgres:5432/" in env["PWSIM_DATABASE_URL"]
-        )
+        assert env["PWSIM_DATABASE_URL"].startswith("postgresql+psycopg://") and "@postgres:5432/" in env["PWSIM_DATABASE_URL"]
         assert env["PWSIM_BROKER_URL"].startswith("redis://redis:6379")
         assert {k for k in env if k.startswith("PWSIM_")} <= SETTING_NAMES, "unknown setting in compose"
-        assert any(v.endswith(":/data") for v in services[name]["volumes"]), (
-            "api and worker share the data volume"
-        )
+        assert any(v.endswith(":/data") for v in services[name]["volumes"]), "api and worker share the data volume"
     assert services["api"]["environment"]["PWSIM_MIGRATE_ON_START"] == "true"
     assert "pwsim" in services["worker"]["command"] and "worker" in services["worker"]["command"]
     assert services["postgres"]["environment"]["POSTGRES_DB"] == "pwsim"

@@ -91,9 +91,7 @@ def test_embedded_core_flow_over_http(server, tmp_path, adult_csv):
         key.write_text(client.get("/v1/signing-keys/current.pem").text)
         for fmt in ("csv", "parquet"):
             data = tmp_path / f"synthetic.{fmt}"
-            with client.stream(
-                "GET", f"/v1/artifacts/{done['artifact_id']}/data", params={"format": fmt}
-            ) as r:
+            with client.stream("GET", f"/v1/artifacts/{done['artifact_id']}/data", params={"format": fmt}) as r:
                 assert r.status_code == 200
                 with data.open("wb") as out:
                     for chunk in r.iter_bytes():
@@ -126,9 +124,7 @@ def test_embedded_core_flow_over_http(server, tmp_path, adult_csv):
 def test_quickstart_script(server, tmp_path):
     """examples/quickstart.sh, exactly as the README shows it, against the running embedded server."""
     repo = Path(__file__).resolve().parents[2]
-    env = clean_env(
-        PWSIM_URL=server, OUT=str(tmp_path), PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}"
-    )
+    env = clean_env(PWSIM_URL=server, OUT=str(tmp_path), PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
     result = subprocess.run(
         ["bash", str(repo / "examples" / "quickstart.sh")],
         check=False,

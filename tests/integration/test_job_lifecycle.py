@@ -68,20 +68,14 @@ def test_run_job_twice_runs_once(pg_factory, settings, queued):
 
 def _expire(factory, job_id, **values):
     with session_scope(factory) as session:
-        session.execute(
-            update(Job)
-            .where(Job.id == job_id)
-            .values(lease_expires_at=utcnow() - timedelta(seconds=1), **values)
-        )
+        session.execute(update(Job).where(Job.id == job_id).values(lease_expires_at=utcnow() - timedelta(seconds=1), **values))
 
 
 def test_reaper_requeues_a_job_that_drew_no_noise(pg_factory, settings, queued):
     with session_scope(pg_factory) as session:
         jobs_runner.claim(session=session, job_id=queued, worker="dead", settings=settings)
     _expire(pg_factory, queued)
-    dispatcher = ThreadPoolDispatcher(
-        settings=settings, session_factory=pg_factory, signer=load_signer(settings)
-    )
+    dispatcher = ThreadPoolDispatcher(settings=settings, session_factory=pg_factory, signer=load_signer(settings))
     try:
         with session_scope(pg_factory) as session:
             assert jobs_reaper.reap_expired(session=session, settings=settings, dispatcher=dispatcher) == [(queued, "queued")]
@@ -164,9 +158,7 @@ def test_concurrent_requests_with_one_idempotency_key_make_one_job(pg_factory, s
     with session_scope(pg_factory) as session:
         ds = make_dataset_with_file(session, settings)
         dataset_id = ds.id
-    dispatcher = ThreadPoolDispatcher(
-        settings=settings, session_factory=pg_factory, signer=load_signer(settings)
-    )
+    dispatcher = ThreadPoolDispatcher(settings=settings, session_factory=pg_factory, signer=load_signer(settings))
     request = JobCreate(dataset_id=dataset_id, epsilon=0.3, rows=10, seed=1)
     barrier = threading.Barrier(8)
     ids: list[str] = []
@@ -200,12 +192,8 @@ def test_concurrent_requests_with_one_idempotency_key_make_one_job(pg_factory, s
 def test_queued_job_whose_message_was_lost_is_sent_again(pg_factory, settings, queued):
     # as if the broker was down right after the commit: the job sits queued, nobody runs it
     with session_scope(pg_factory) as session:
-        session.execute(
-            update(Job).where(Job.id == queued).values(dispatched_at=utcnow() - timedelta(hours=1))
-        )
-    dispatcher = ThreadPoolDispatcher(
-        settings=settings, session_factory=pg_factory, signer=load_signer(settings)
-    )
+        session.execute(update(Job).where(Job.id == queued).values(dispatched_at=utcnow() - timedelta(hours=1)))
+    dispatcher = ThreadPoolDispatcher(settings=settings, session_factory=pg_factory, signer=load_signer(settings))
     try:
         with session_scope(pg_factory) as session:
             assert jobs_reaper.reap_expired(session=session, settings=settings, dispatcher=dispatcher) == [

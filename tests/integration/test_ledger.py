@@ -42,9 +42,7 @@ def test_overspend_refused_with_remaining(pg_session):
     job = make_job(pg_session, ds)
     total = ledger.summary(session=pg_session, dataset_id=ds.id)["total"]["rho"]
     with pytest.raises(BudgetExhausted) as info:
-        ledger.reserve(
-            session=pg_session, dataset_id=ds.id, job_id=job.id, rho=total * 1.01, epsilon=1.01, delta=1e-9
-        )
+        ledger.reserve(session=pg_session, dataset_id=ds.id, job_id=job.id, rho=total * 1.01, epsilon=1.01, delta=1e-9)
     assert info.value.extra["remaining"]["rho"] == pytest.approx(total)
     assert info.value.extra["remaining"]["epsilon"] == pytest.approx(1.0)
     assert [e.kind for e in ledger.entries(session=pg_session, dataset_id=ds.id)] == ["grant"]
@@ -86,9 +84,7 @@ def test_tampering_breaks_the_chain(pg_session):
     assert ledger.verify_chain(session=pg_session, dataset_id=ds.id)
     # a superuser can switch the append-only triggers off; the hash chain still shows the edit
     pg_session.execute(text("SET LOCAL session_replication_role = replica"))
-    pg_session.execute(
-        text("UPDATE ledger_entry SET rho = 0 WHERE job_id = :j AND kind = 'charge'"), {"j": job.id}
-    )
+    pg_session.execute(text("UPDATE ledger_entry SET rho = 0 WHERE job_id = :j AND kind = 'charge'"), {"j": job.id})
     pg_session.execute(text("SET LOCAL session_replication_role = origin"))
     pg_session.expire_all()
     assert not ledger.verify_chain(session=pg_session, dataset_id=ds.id)
@@ -120,9 +116,7 @@ def test_parallel_reservations_never_overspend(pg_factory):
         barrier.wait()
         try:
             with session_scope(pg_factory) as session:
-                ledger.reserve(
-                    session=session, dataset_id=dataset_id, job_id=job_id, rho=cost, epsilon=0.3, delta=1e-9
-                )
+                ledger.reserve(session=session, dataset_id=dataset_id, job_id=job_id, rho=cost, epsilon=0.3, delta=1e-9)
             result = "ok"
         except BudgetExhausted:
             result = "exhausted"

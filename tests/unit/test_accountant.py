@@ -47,9 +47,7 @@ INVALID_EPSILON_DELTA = [
 
 # Published figures (DP-ENGINE.md section 3), compared at the digits they were printed with: a 1e-4
 # relative band is tighter than 4-digit rounding allows (0.02436 is 0.0243560, 1.7e-4 away).
-@pytest.mark.parametrize(
-    ("epsilon", "delta", "cks20", "bs16"), [(1.0, 1e-9, 0.01497, 0.01178), (1.0, 1e-6, 0.02436, 0.01747)]
-)
+@pytest.mark.parametrize(("epsilon", "delta", "cks20", "bs16"), [(1.0, 1e-9, 0.01497, 0.01178), (1.0, 1e-6, 0.02436, 0.01747)])
 def test_published_rho_for_epsilon_delta(epsilon, delta, cks20, bs16):
     assert round(rho_from_epsilon_delta(epsilon, delta), 5) == cks20
     assert round(bs16_rho(epsilon, delta), 5) == bs16
@@ -91,9 +89,7 @@ def test_rho_matches_opendp(dp, epsilon, delta):
         return dp.c.make_fix_delta(dp.c.make_zCDP_to_approxDP(_opendp_gaussian(dp, scale)), delta)
 
     scale = dp.binary_search_param(fixed, d_in=1.0, d_out=(epsilon, delta), T=float)
-    assert rho_from_epsilon_delta(epsilon, delta) == pytest.approx(
-        _opendp_gaussian(dp, scale).map(1.0), rel=1e-6
-    )
+    assert rho_from_epsilon_delta(epsilon, delta) == pytest.approx(_opendp_gaussian(dp, scale).map(1.0), rel=1e-6)
 
 
 @pytest.mark.parametrize("epsilon", EPSILONS)
@@ -219,9 +215,7 @@ def test_rounding_tolerance_is_relative_and_tiny():
 
 def test_ledger_is_json_ready_and_charges_are_frozen():
     acct = Accountant(1.0)
-    charge = acct.spend(
-        "two-way", np.float64(0.25), sigma=np.float64(1.4), clique=("age", "sex"), k=np.int64(3)
-    )
+    charge = acct.spend("two-way", np.float64(0.25), sigma=np.float64(1.4), clique=("age", "sex"), k=np.int64(3))
     assert charge == Charge("two-way", 0.25, {"sigma": 1.4, "clique": ("age", "sex"), "k": 3})
     with pytest.raises(dataclasses.FrozenInstanceError):
         charge.rho = 0.0  # type: ignore[misc]

@@ -16,8 +16,13 @@ def schema(**overrides):
         {"name": "key", "type": "integer", "domain": {"lower": 0, "upper": 9}, "roles": ["key_predictor"]},
         {"name": "plain", "type": "categorical", "domain": {"categories": list("abc")}},
         {"name": "zip", "type": "categorical", "domain": {"categories": list("pqrs")}, "sensitivity": "quasi_identifier"},
-        {"name": "health", "type": "categorical", "domain": {"categories": ["no", "yes"]},
-         "sensitivity": "special_category", "special_category": "health"},
+        {
+            "name": "health",
+            "type": "categorical",
+            "domain": {"categories": ["no", "yes"]},
+            "sensitivity": "special_category",
+            "special_category": "health",
+        },
         {"name": "email", "type": "identifier", "sensitivity": "direct_identifier", "pii": "email"},
     ]
     for c in cols:
@@ -53,8 +58,14 @@ def test_rows_per_person_scales_noise():
 def test_identifiers_are_never_measured_and_sensitive_columns_stay_away_from_quasi_identifiers():
     plan = make_plan(schema(), epsilon=1.0, delta=1e-9)
     status = {c.name: c.status for c in plan.columns}
-    assert status == {"y": "modeled", "key": "modeled", "plain": "modeled", "zip": "modeled",
-                      "health": "isolated", "email": "faked"}
+    assert status == {
+        "y": "modeled",
+        "key": "modeled",
+        "plain": "modeled",
+        "zip": "modeled",
+        "health": "isolated",
+        "email": "faked",
+    }
     measured = {n for m in plan.one_way + plan.forced for n in m.clique}
     assert "email" not in measured
     assert ("zip", "health") in plan.excluded_pairs

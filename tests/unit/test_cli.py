@@ -33,8 +33,23 @@ def test_plan_prints_the_allocation_without_data():
 
 def test_synth_writes_rows_and_a_summary(adult_csv, tmp_path):
     out, summary = tmp_path / "syn.parquet", tmp_path / "s.json"
-    res = run("synth", "--input", adult_csv, "--schema", SCHEMA, "--epsilon", 1, "--rows", 1234, "--seed", 1,
-              "--out", out, "--summary-json", summary)
+    res = run(
+        "synth",
+        "--input",
+        adult_csv,
+        "--schema",
+        SCHEMA,
+        "--epsilon",
+        1,
+        "--rows",
+        1234,
+        "--seed",
+        1,
+        "--out",
+        out,
+        "--summary-json",
+        summary,
+    )
     assert res.exit_code == 0, res.output
     frame = pd.read_parquet(out)
     assert len(frame) == 1234 and list(frame.columns) == list(pd.read_csv(adult_csv, nrows=1).columns)
@@ -44,8 +59,9 @@ def test_synth_writes_rows_and_a_summary(adult_csv, tmp_path):
 
 
 def test_synth_without_schema_needs_trust_or_pays(adult_csv, tmp_path):
-    res = run("synth", "--input", adult_csv, "--epsilon", 1, "--rows", 100, "--out", tmp_path / "o.csv",
-              "--trust-inferred-domain")
+    res = run(
+        "synth", "--input", adult_csv, "--epsilon", 1, "--rows", 100, "--out", tmp_path / "o.csv", "--trust-inferred-domain"
+    )
     assert res.exit_code == 0, res.output
     assert "trusted" in res.output
 

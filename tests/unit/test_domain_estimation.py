@@ -96,9 +96,7 @@ def test_bounds_cover_the_bulk_without_revealing_min_or_max(kind):
 @pytest.mark.parametrize("seed", range(10))
 def test_a_single_far_outlier_does_not_move_the_upper_bound(seed):
     x = np.append(np.random.default_rng(seed).normal(50.0, 10.0, N), 1e12)
-    out, _ = _estimate(
-        pd.DataFrame({"x": x}), _schema(("x", ColumnType.NUMERICAL)), ["x"], rho=4.0, seed=seed
-    )
+    out, _ = _estimate(pd.DataFrame({"x": x}), _schema(("x", ColumnType.NUMERICAL)), ["x"], rho=4.0, seed=seed)
     assert out.schema.column("x").domain.upper < 1e3
 
 
@@ -134,9 +132,7 @@ def test_datetime_bounds_are_iso_dates_and_edges_are_days():
     days = rng.integers(0, 3_650, N)
     stamps = pd.Timestamp("2000-01-01") + pd.to_timedelta(days, unit="D")
     df = pd.DataFrame({"d": stamps.strftime("%d/%m/%Y")})
-    col = ColumnSchema(
-        "d", ColumnType.DATETIME, domain=Domain(format="%d/%m/%Y", public=False, source=DomainSource.INFERRED)
-    )
+    col = ColumnSchema("d", ColumnType.DATETIME, domain=Domain(format="%d/%m/%Y", public=False, source=DomainSource.INFERRED))
     out, _ = _estimate(df, _schema(col), ["d"], rho=2.0)
     dom = out.schema.column("d").domain
     assert dom.format == "%d/%m/%Y" and dom.public and dom.source == DomainSource.DP_ESTIMATED
@@ -144,9 +140,7 @@ def test_datetime_bounds_are_iso_dates_and_edges_are_days():
     assert pd.Timestamp("1999-06-01") <= lower <= pd.Timestamp("2000-01-10")
     assert pd.Timestamp("2009-12-20") <= upper <= pd.Timestamp("2010-06-01")
     epoch_days = np.asarray(dom.edges)
-    assert (
-        epoch_days[0] == (lower - pd.Timestamp(0)).days and epoch_days[-1] == (upper - pd.Timestamp(0)).days
-    )
+    assert epoch_days[0] == (lower - pd.Timestamp(0)).days and epoch_days[-1] == (upper - pd.Timestamp(0)).days
     assert np.all(np.diff(epoch_days) > 0) and np.all(epoch_days == np.round(epoch_days))
     assert dom.point_masses == ()
 
@@ -356,9 +350,7 @@ def test_invalid_requests_are_refused_before_reading_or_spending(columns, kwargs
     acct = Accountant(1.0)
     args = {"rho": 0.5, "delta": 1e-6, "bins": 32, **kwargs}
     with pytest.raises(error):
-        estimate_domains(
-            _never_read, NUMERIC_SCHEMA, columns, accountant=acct, rng=np.random.default_rng(0), **args
-        )
+        estimate_domains(_never_read, NUMERIC_SCHEMA, columns, accountant=acct, rng=np.random.default_rng(0), **args)
     assert acct.spent == 0.0
 
 
@@ -373,9 +365,7 @@ def test_bad_values_and_missing_columns_raise_data_error_and_cost_nothing():
     for df in (pd.DataFrame({"x": ["1", "2", "three"]}), pd.DataFrame({"y": [1, 2, 3]})):
         acct = Accountant(1.0)
         with pytest.raises(DataError):
-            estimate_domains(
-                _chunked(df), schema, ["x"], accountant=acct, rho=1.0, delta=0.0, rng=np.random.default_rng(0)
-            )
+            estimate_domains(_chunked(df), schema, ["x"], accountant=acct, rho=1.0, delta=0.0, rng=np.random.default_rng(0))
         assert acct.spent == 0.0
 
 
@@ -413,6 +403,4 @@ def test_too_little_data_to_find_bounds_raises():
 
 def test_rng_must_be_a_generator():
     with pytest.raises(TypeError):
-        estimate_domains(
-            _never_read, NUMERIC_SCHEMA, ["x"], accountant=Accountant(1.0), rho=0.5, delta=0.0, rng=0
-        )  # type: ignore[arg-type]
+        estimate_domains(_never_read, NUMERIC_SCHEMA, ["x"], accountant=Accountant(1.0), rho=0.5, delta=0.0, rng=0)  # type: ignore[arg-type]

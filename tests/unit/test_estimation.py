@@ -78,8 +78,9 @@ def test_pair_estimates_agree_with_private_pgm():
     for (p, q), y in pairs.items():
         ours = consistent_pair(y.reshape(sizes[p], sizes[q]), margins[p], margins[q], 1e-3)
         theirs = np.asarray(model.project((p, q)).datavector()).reshape(sizes[p], sizes[q])
-        truth = np.bincount(np.ravel_multi_index([data[p], data[q]], [sizes[p], sizes[q]]),
-                            minlength=sizes[p] * sizes[q]).reshape(sizes[p], sizes[q])
+        truth = np.bincount(
+            np.ravel_multi_index([data[p], data[q]], [sizes[p], sizes[q]]), minlength=sizes[p] * sizes[q]
+        ).reshape(sizes[p], sizes[q])
         ours_tvd = 0.5 * np.abs(ours / ours.sum() - truth / n).sum()
         theirs_tvd = 0.5 * np.abs(theirs / theirs.sum() - truth / n).sum()
         agree = 0.5 * np.abs(ours / ours.sum() - theirs / theirs.sum()).sum()

@@ -43,9 +43,7 @@ def test_every_value_passes_our_validator(kind: str) -> None:
     assert bad == []
 
 
-@pytest.mark.parametrize(
-    "kind", ["email", "phone", "payment_card", "iban", "ip_address", "person_name", "postcode"]
-)
+@pytest.mark.parametrize("kind", ["email", "phone", "payment_card", "iban", "ip_address", "person_name", "postcode"])
 def test_detector_recognises_the_fakes(kind: str) -> None:
     # Bare 5-digit ZIPs are only postcodes under a postcode-like column name.
     finding = detect_pii("zip" if kind == "postcode" else "value", pd.Series(draw(kind)))

@@ -45,10 +45,7 @@ def png_bytes() -> bytes:
 
     header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
     return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(b"\x00\xff\x00\x00"))
-        + chunk(b"IEND", b"")
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\x00\xff\x00\x00")) + chunk(b"IEND", b"")
     )
 
 
@@ -88,9 +85,7 @@ def test_detect_format_by_extension_and_magic(tmp_path: Path) -> None:
         ("fake.parquet", "a,b\n1,2\n", "not a valid Parquet file"),
     ],
 )
-def test_detect_format_refuses_other_files(
-    tmp_path: Path, name: str, content: bytes | str, message: str
-) -> None:
+def test_detect_format_refuses_other_files(tmp_path: Path, name: str, content: bytes | str, message: str) -> None:
     path = write_bytes(tmp_path, name, content)
     with pytest.raises(DataError, match=message):
         detect_format(path)
@@ -177,9 +172,7 @@ def test_iter_chunks_column_types(tmp_path: Path) -> None:
         ("a,b\n1,2\n3,1.2.3\n", {"b": "float64"}, "column 'b': value '1.2.3' is not a number"),
     ],
 )
-def test_iter_chunks_bad_typed_value(
-    tmp_path: Path, content: str, types: dict[str, str], message: str
-) -> None:
+def test_iter_chunks_bad_typed_value(tmp_path: Path, content: str, types: dict[str, str], message: str) -> None:
     path = write_bytes(tmp_path, "t.csv", content)
     with pytest.raises(DataError, match=message):
         list(iter_chunks(path, column_types=types))
@@ -219,9 +212,7 @@ def test_iter_chunks_parquet_native_dtypes(tmp_path: Path) -> None:
 
 
 def test_read_table_matches_pandas_on_real_data() -> None:
-    ours = read_table(
-        DATA / "insurance.csv", column_types={"age": "int64", "bmi": "float64", "charges": "float64"}
-    )
+    ours = read_table(DATA / "insurance.csv", column_types={"age": "int64", "bmi": "float64", "charges": "float64"})
     theirs = pd.read_csv(DATA / "insurance.csv")
     assert ours.shape == theirs.shape == (1338, 7)
     assert ours["age"].astype("int64").tolist() == theirs["age"].tolist()

@@ -222,10 +222,7 @@ def test_first_error_is_reported_deterministically() -> None:
 def test_default_score_per_class(sensitivity: Sensitivity, score: float) -> None:
     col = ColumnSchema("c", ColumnType.CATEGORICAL, sensitivity=sensitivity)
     assert col.score == score == DEFAULT_SENSITIVITY_SCORE[sensitivity]
-    assert (
-        ColumnSchema("c", ColumnType.CATEGORICAL, sensitivity=sensitivity, sensitivity_score=0.45).score
-        == 0.45
-    )
+    assert ColumnSchema("c", ColumnType.CATEGORICAL, sensitivity=sensitivity, sensitivity_score=0.45).score == 0.45
 
 
 def test_special_categories_default_above_quasi_identifiers() -> None:
@@ -340,9 +337,7 @@ def test_cross_field_rules_apply_to_documents_too() -> None:
     with pytest.raises(SchemaError, match="lower must be below upper"):
         TableSchema.from_dict(_with(["columns", 0, "domain", "upper"], -1))
     with pytest.raises(SchemaError, match="categories must not be empty"):
-        TableSchema.from_dict(
-            {"columns": [{"name": "c", "type": "categorical", "domain": {"categories": []}}]}
-        )
+        TableSchema.from_dict({"columns": [{"name": "c", "type": "categorical", "domain": {"categories": []}}]})
 
 
 # --- lookups ---------------------------------------------------------------------------------------
@@ -360,9 +355,7 @@ def test_column_lookup_and_with_column() -> None:
 
 
 def test_check_header() -> None:
-    schema = TableSchema.from_dict(
-        {"columns": [{"name": "a", "type": "integer"}, {"name": "b", "type": "text"}]}
-    )
+    schema = TableSchema.from_dict({"columns": [{"name": "a", "type": "integer"}, {"name": "b", "type": "text"}]})
     schema.check_header(["b", "a"])  # order does not matter
     with pytest.raises(SchemaError, match="^schema columns not in data: b; data columns not in schema: c$"):
         schema.check_header(["a", "c"])

@@ -77,9 +77,7 @@ def test_unknown_engine_is_not_available(insurance: pd.DataFrame) -> None:
         sdv_engines.fit_sample("bayes_net", insurance, metadata=METADATA, rows=10, seed=0)  # type: ignore[arg-type]
 
 
-def test_missing_sdv_names_the_install_command(
-    monkeypatch: pytest.MonkeyPatch, insurance: pd.DataFrame
-) -> None:
+def test_missing_sdv_names_the_install_command(monkeypatch: pytest.MonkeyPatch, insurance: pd.DataFrame) -> None:
     import builtins
 
     real_import = builtins.__import__

@@ -88,8 +88,7 @@ def test_direct_identifiers_never_reach_the_output(adult, adult_schema):
     doc = adult_schema.to_dict()
     doc["columns"] = [
         {"name": "email", "type": "identifier", "sensitivity": "direct_identifier", "pii": "email"},
-        {"name": "ssn", "type": "identifier", "sensitivity": "direct_identifier", "pii": "ssn",
-         "identifier_handling": "fake"},
+        {"name": "ssn", "type": "identifier", "sensitivity": "direct_identifier", "pii": "ssn", "identifier_handling": "fake"},
         *doc["columns"],
         {"name": "note", "type": "text", "sensitivity": "ordinary"},
     ]
@@ -130,8 +129,10 @@ def test_schema_must_match_the_header(adult, adult_schema):
         synthesize(adult.drop(columns=["income"]), adult_schema, epsilon=1.0, rows=10)
 
 
-@pytest.mark.parametrize("kwargs", [{"epsilon": 0}, {"epsilon": -1}, {"epsilon": 1, "delta": 0},
-                                    {"epsilon": 1, "rows": 0}, {"epsilon": 1, "engine": "gan9000"}])
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"epsilon": 0}, {"epsilon": -1}, {"epsilon": 1, "delta": 0}, {"epsilon": 1, "rows": 0}, {"epsilon": 1, "engine": "gan9000"}],
+)
 def test_bad_parameters_are_refused(adult, adult_schema, kwargs):
     with pytest.raises(EngineError):
         synthesize(adult, adult_schema, **kwargs)
@@ -141,8 +142,7 @@ def test_conditional_sampling_fixes_the_target(adult, adult_schema):
     out = synthesize(adult, adult_schema, epsilon=3.0, rows=2000, seed=0, conditions={"income": ">50K"}).data
     assert (out["income"] == ">50K").all()
     rich = adult[adult["income"] == ">50K"]
-    assert (out["relationship"] == "Husband").mean() == pytest.approx((rich["relationship"] == "Husband").mean(),
-                                                                       abs=0.08)
+    assert (out["relationship"] == "Husband").mean() == pytest.approx((rich["relationship"] == "Husband").mean(), abs=0.08)
 
 
 def test_conditioning_on_a_non_root_column_uses_rejection(adult, adult_schema):
@@ -160,10 +160,14 @@ def test_missing_values_are_reproduced_at_their_rate(adult):
     frame = adult[["age", "income"]].head(6000).copy()
     frame["age"] = frame["age"].astype("Int64")
     frame.loc[frame.index[::10], "age"] = pd.NA
-    schema = TableSchema.from_dict({"columns": [
-        {"name": "age", "type": "integer", "nullable": True, "domain": {"lower": 16, "upper": 100}},
-        {"name": "income", "type": "categorical", "roles": ["target"], "domain": {"categories": ["<=50K", ">50K"]}},
-    ]})
+    schema = TableSchema.from_dict(
+        {
+            "columns": [
+                {"name": "age", "type": "integer", "nullable": True, "domain": {"lower": 16, "upper": 100}},
+                {"name": "income", "type": "categorical", "roles": ["target"], "domain": {"categories": ["<=50K", ">50K"]}},
+            ]
+        }
+    )
     out = synthesize(frame, schema, epsilon=5.0, rows=6000, seed=0).data
     assert out["age"].isna().mean() == pytest.approx(0.1, abs=0.02)
     assert out["income"].notna().all()
@@ -203,11 +207,15 @@ def test_measured_triples_capture_interactions_no_pair_shows(three_way):
     a, b = rng.integers(0, 2, 20_000), rng.integers(0, 2, 20_000)
     y = (a ^ b) ^ (rng.random(20_000) < 0.05)
     frame = pd.DataFrame({"a": a.astype(str), "b": b.astype(str), "y": y.astype(int).astype(str)})
-    schema = TableSchema.from_dict({"columns": [
-        {"name": "a", "type": "categorical", "domain": {"categories": ["0", "1"]}},
-        {"name": "b", "type": "categorical", "domain": {"categories": ["0", "1"]}},
-        {"name": "y", "type": "categorical", "domain": {"categories": ["0", "1"]}, "roles": ["target"]},
-    ]})
+    schema = TableSchema.from_dict(
+        {
+            "columns": [
+                {"name": "a", "type": "categorical", "domain": {"categories": ["0", "1"]}},
+                {"name": "b", "type": "categorical", "domain": {"categories": ["0", "1"]}},
+                {"name": "y", "type": "categorical", "domain": {"categories": ["0", "1"]}, "roles": ["target"]},
+            ]
+        }
+    )
     synth = PWSIMSynthesizer(PWSIMConfig(three_way=three_way))
     synth.fit(chunk_source(frame, schema), schema, epsilon=5.0, delta=1e-9, rng=np.random.default_rng(1))
     out = synth.sample(20_000, np.random.default_rng(2))
