@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from threadpoolctl import threadpool_limits
+from threadpoolctl import OpenBLASController, threadpool_limits
 
 from app.engine.schema import TableSchema
 from app.policies import service as policies_service
@@ -28,11 +28,16 @@ def limited_threads(threads: int) -> Iterator[None]:
     OpenMP limits are per thread (each job thread sets and restores its own); BLAS limits are
     process-wide, so with several job threads (embedded mode) the first to enter sets them and the
     last to leave restores them: one job finishing must not lift the cap under another still running.
+    threadpoolctl lets only one "controlling" thread change a pthreads OpenBLAS (others are silently
+    ignored) and keeps it until that thread ends: the controller is released around each change, so
+    the thread that restores need not be the one that set, and a long-lived thread that set a cap
+    once does not lock every later job out of setting its own.
     """
     global _limits_users, _limiter
     with _limits_lock:
         if _limits_users == 0:
-            _limiter = threadpool_limits(limits=threads, user_api="blas")
+            with _released_openblas():
+                _limiter = threadpool_limits(limits=threads, user_api="blas")
         _limits_users += 1
     try:
         with threadpool_limits(limits=threads, user_api="openmp"):
@@ -41,8 +46,19 @@ def limited_threads(threads: int) -> Iterator[None]:
         with _limits_lock:
             _limits_users -= 1
             if _limits_users == 0:
-                _limiter.restore_original_limits()
+                with _released_openblas():
+                    _limiter.restore_original_limits()
                 _limiter = None
+
+
+@contextmanager
+def _released_openblas() -> Iterator[None]:
+    """No thread controls OpenBLAS before and after the block (so this thread's change applies)."""
+    OpenBLASController.clear_controlling_thread(force=True)
+    try:
+        yield
+    finally:
+        OpenBLASController.clear_controlling_thread(force=True)
 
 
 def metadata_for(schema: TableSchema, roles: dict[str, Any] | None, rare_class: str | None) -> Metadata:
