@@ -16,9 +16,11 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from app.artifacts.manifest import verify_files
-from app.db import upgrade_database
+from app.db import make_engine, upgrade_database
+from app.jobs.models import Job
 from app.main import create_app
 from tests.conftest import create_pg_database, drop_pg_database, make_settings
 from tests.factories import ADULT_SCHEMA, create_dataset, small_schema, wait_for_job
@@ -48,7 +50,7 @@ def stack(tmp_path_factory, redis_url):
 
 
 class Worker:
-    def __init__(self, settings, log: Path) -> None:
+    def __init__(self, settings, log: Path, *, beat: bool = False) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("PWSIM_")}
         env.update(
             PWSIM_DATABASE_URL=settings.database_url,
@@ -57,6 +59,7 @@ class Worker:
             PWSIM_DATA_DIR=str(settings.data_dir),
             PWSIM_JOB_LEASE_SECONDS=str(settings.job_lease_seconds),
             PWSIM_HEARTBEAT_SECONDS=str(settings.heartbeat_seconds),
+            PWSIM_REAPER_INTERVAL_SECONDS=str(settings.reaper_interval_seconds),
         )
         self.log = log
         self._fh = log.open("ab")
@@ -70,8 +73,10 @@ class Worker:
                 "--without-gossip",
                 "--without-mingle",
                 "--without-heartbeat",
+                *(["--beat"] if beat else []),
             ],
             env=env,
+            cwd=log.parent,  # celery beat keeps its schedule file in the working directory
             stdout=self._fh,
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -189,3 +194,44 @@ def test_worker_killed_mid_job_is_reaped(client, stack, tmp_path, adult_csv):
     ledger = client.get(f"/v1/datasets/{ds['id']}/budget").json()
     assert ledger["chain_valid"] and ledger["reserved"]["rho"] == 0
     assert len([e for e in ledger["entries"] if e["job_id"] == job["id"] and e["kind"] in ("charge", "release")]) == 1
+
+
+def test_beat_reaper_settles_a_killed_workers_job_without_the_api(stack, tmp_path, adult_csv):
+    """`pwsim worker --beat` reaps on its own: with no API process (and so no API reaper thread), a
+    job whose worker was killed is still re-queued and run again, or failed and charged."""
+    with TestClient(create_app(stack)) as client:
+        ds = create_dataset(
+            client, content=adult_csv.read_bytes(), filename="adult.csv", schema=ADULT_SCHEMA.read_text(), epsilon=4
+        )
+        victim = Worker(stack, tmp_path / "victim.log")
+        job = client.post("/v1/jobs", json={"dataset_id": ds["id"], "epsilon": 1, "rows": 1_000_000, "seed": 1}).json()
+        running = wait_for_job(client, job["id"], statuses=("running", "validating", "released", "failed"), timeout=120)
+        assert running["status"] == "running", running
+    # the API has shut down, its reaper thread with it
+    time.sleep(1.5)
+    victim.kill()
+    engine = make_engine(stack.sqlalchemy_url)
+    rescuer = Worker(stack, tmp_path / "rescuer.log", beat=True)
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            with engine.connect() as conn:
+                status, attempts, error_code = conn.execute(
+                    select(Job.status, Job.attempts, Job.error_code).where(Job.id == job["id"])
+                ).one()
+            if status in ("released", "rejected", "failed") or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+    finally:
+        rescuer.stop()
+        engine.dispose()
+    log = rescuer.log.read_text()
+    assert "reaper: job " + job["id"] in log, log[-3000:]
+    if status == "failed":  # noise had been drawn: failed and charged
+        assert error_code == "worker_lost"
+    else:  # killed before any noise: re-queued by beat and run again by the same worker
+        assert status == "released" and attempts >= 2, (status, attempts, log[-3000:])
+    with TestClient(create_app(stack)) as client:
+        ledger = client.get(f"/v1/datasets/{ds['id']}/budget").json()
+    assert ledger["chain_valid"] and ledger["reserved"]["rho"] == 0
+    assert len([e for e in ledger["entries"] if e["job_id"] == job["id"] and e["kind"] == "charge"]) == 1
