@@ -76,12 +76,36 @@ def json_schema_command() -> None:
 @_one_line_errors
 def plan_command(schema_path: str, epsilon: float, delta: float, rows_estimate: int | None, as_json: bool) -> None:
     """Preview the budget allocation from the schema alone: no data is read, nothing is spent."""
-    from app.engine.allocation import make_plan, private_domains
+    from app.engine.allocation import PWSIMConfig, make_plan, private_domains
 
     schema = _load_schema(schema_path)
     private, key_delta = private_domains(schema, delta)
-    plan = make_plan(schema, epsilon=epsilon, delta=delta, paid_domains=len(private), key_delta=key_delta)
+    config = PWSIMConfig()
+    plan = make_plan(schema, epsilon=epsilon, delta=delta, config=config, paid_domains=len(private), key_delta=key_delta)
     doc = plan.to_dict(rows_estimate=rows_estimate)
+    below = plan.star_below_rows(config)
+    star = None
+    if below is not None:
+        star = make_plan(
+            schema,
+            epsilon=epsilon,
+            delta=delta,
+            config=config,
+            paid_domains=len(private),
+            key_delta=key_delta,
+            structure="target-star",
+        )
+        star_doc = star.to_dict(rows_estimate=rows_estimate)
+        doc["small_table_rule"] = {
+            "rule": (
+                "the fit uses the target-star plan when the tree plan's joint groups per column at the noisy row"
+                f" count are <= star_max_groups ({config.star_max_groups}), i.e. below about {below:.0f} estimated rows"
+            ),
+            "star_max_groups": config.star_max_groups,
+            "below_rows": below,
+            "applies_at_rows_estimate": rows_estimate < below if rows_estimate else None,
+            "target_star": {k: star_doc[k] for k in ("structure", "phases", "forced")},
+        }
     if as_json:
         click.echo(json.dumps(doc, indent=2))
         return
@@ -104,6 +128,18 @@ def plan_command(schema_path: str, epsilon: float, delta: float, rows_estimate: 
             f" each, among {len(sel['candidates'])} candidate pairs"
         )
         click.echo(f"tree     {tree['slots']} pairs, sigma {tree['sigma_at_mean_weight']:.2f} at the mean pair weight")
+    if star is not None:
+        sigmas = [m.sigma for m in star.forced]
+        at = f"; at --rows-estimate {rows_estimate} it applies" if rows_estimate and rows_estimate < below else ""
+        click.echo(
+            f"\nstructure: tree; below about {below:,.0f} estimated rows (the tree plan's joint groups per column"
+            f" <= star_max_groups {config.star_max_groups}) the fit uses the target-star plan instead{at}:"
+        )
+        click.echo(
+            "  target-star phases: "
+            + ", ".join(f"{k} {v:.4g}" for k, v in star.phases.items() if v > 0)
+            + f"; no tree; target pairs sigma {min(sigmas):.2f}-{max(sigmas):.2f}"
+        )
     if private:
         click.echo(
             f"domain   {', '.join(private)}: read off the data, so estimated with DP (rho {plan.phases['domain']:.4g}"

@@ -32,7 +32,9 @@ class SynthesisResult:
     """What one synthesis run produced and what it cost.
 
     ``allocation`` is JSON-ready: per column and per measurement the weight, rho share, noise
-    sigma and bins. ``phases`` lists every charged phase as ``{"name", "rho", ...}``; their rhos
+    sigma and bins; ``structure`` (``tree`` or ``target-star``), the phase split actually used, and
+    ``structure_choice`` (why: the tree plan's joint groups at the noisy row count against
+    ``star_max_groups``). ``phases`` lists every charged phase as ``{"name", "rho", ...}``; their rhos
     sum to ``rho``. Non-DP engines report ``dp=False`` and zero cost.
     """
 

@@ -6,7 +6,9 @@ Fit, in order, every noisy step charged to the accountant:
    utility and sensitivity (see :mod:`app.engine.allocation`).
 2. Post-processing: a noisy row count, non-negative fine marginals, and coarse joint groups
    (runs of bins of equal estimated mass; rare categories pooled) sized so that a 2-way cell
-   holds a few noise standard deviations of rows.
+   holds a few noise standard deviations of rows. With a target, a table too small for the
+   tree plan's groups (``PWSIMConfig.star_max_groups``) switches to the *target-star* plan:
+   steps 4-5 are skipped and their budget goes to the target pairs.
 3. *forced*: the 2-way marginals of the target with every other column (public metadata
    forces these edges, so choosing them costs nothing).
 4. *select*: a spanning tree over the other columns, edge by edge with the exponential
@@ -21,7 +23,6 @@ estimate, and a value within the cell (see :mod:`app.engine.discretize`).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, replace
 from typing import Any
@@ -99,7 +100,19 @@ class PWSIMSynthesizer:
         private, key_delta = private_domains(schema, delta, trust_inferred_domain)
         if trust_inferred_domain and any(c.domain and not c.domain.public for c in schema.columns if c.modeled):
             self.warnings_.append("inferred domains were trusted as public: the DP guarantee excludes them")
-        plan = make_plan(schema, epsilon=epsilon, delta=delta, config=cfg, paid_domains=len(private), key_delta=key_delta)
+
+        def plan_for(schema: TableSchema, structure: str = "tree") -> Plan:
+            return make_plan(
+                schema,
+                epsilon=epsilon,
+                delta=delta,
+                config=cfg,
+                paid_domains=len(private),
+                key_delta=key_delta,
+                structure=structure,
+            )
+
+        plan = plan_for(schema)
         self.accountant_ = Accountant(plan.rho)
         if private:
             report(0.01, "domain")
@@ -107,9 +120,9 @@ class PWSIMSynthesizer:
                 chunks, schema, private, accountant=self.accountant_, rho=plan.phases["domain"], delta=key_delta, rng=rng
             )
             schema = found.schema
-            plan = make_plan(schema, epsilon=epsilon, delta=delta, config=cfg, paid_domains=len(private), key_delta=key_delta)
+            plan = plan_for(schema)
             self.warnings_.append(f"domains of {', '.join(private)} were estimated with DP and charged to the budget")
-        self.schema_, self.plan_ = schema, plan
+        self.schema_ = schema
         modeled = [schema.column(c.name) for c in plan.modeled]
         self.codecs_ = [build_codec(c) for c in modeled]
         self.suppressed_ = [build_codec(schema.column(c.name)) for c in plan.columns if c.status == "suppressed"]
@@ -131,15 +144,25 @@ class PWSIMSynthesizer:
         n_hat = self._estimate_rows(noisy_one, sigma_one)
         fine = [project_simplex(y, n_hat) for y in noisy_one]
 
-        # 2. coarse groups for joint modelling
-        joint_sigmas = [m.sigma for m in plan.forced] + ([plan.tree_sigma] if plan.tree_slots else [])
-        ref_sigma = float(np.median(joint_sigmas)) if joint_sigmas else 1.0
+        # 2. structure (public rule on the noisy row count: a table too small for the tree's joint
+        # groups drops the tree and gives its budget to the target pairs) and coarse groups
+        tree_groups = plan.joint_groups(n_hat, cfg)
+        star = plan.star_eligible and tree_groups <= cfg.star_max_groups
+        if star:
+            plan = plan_for(schema, "target-star")
+        self.plan_ = plan
+        self.structure_ = {
+            "structure": plan.structure,
+            "rows_estimate": n_hat,
+            "tree_joint_groups": tree_groups,
+            "star_max_groups": cfg.star_max_groups,
+            "reason": _structure_reason(plan, star, tree_groups, cfg.star_max_groups),
+        }
+        k = plan.joint_groups(n_hat, cfg)
         caps = {c.name: c.group_cap for c in plan.modeled}
         self.groups_ = []
         for i, codec in enumerate(self.codecs_):
-            k = int(math.sqrt(max(n_hat, 1.0) / (cfg.cells_per_sigma * ref_sigma)))
-            k = min(max(k, cfg.min_groups), caps[codec.name])
-            self.groups_.append(coarse_groups(codec, fine[i], k, cfg.cells_per_sigma * sigma_one[i]))
+            self.groups_.append(coarse_groups(codec, fine[i], min(k, caps[codec.name]), cfg.cells_per_sigma * sigma_one[i]))
         sizes = [int(g.max()) + 1 for g in self.groups_]
 
         def coarse_pair(i: int, j: int) -> np.ndarray:
@@ -449,7 +472,22 @@ class PWSIMSynthesizer:
             for m in self.measurements_
         ]
         out["selected_edges"] = [list(e) for e in self.edges_]
+        out["structure_choice"] = dict(self.structure_)
         return out
+
+
+def _structure_reason(plan: Plan, star: bool, tree_groups: int, threshold: int) -> str:
+    """Why the fit used ``plan.structure``, in one sentence."""
+    if star:
+        return (
+            f"the tree plan would give {tree_groups} joint groups per column at the estimated row count"
+            f" (<= star_max_groups {threshold}): target pairs only, with the tree's budget"
+        )
+    if not plan.star_eligible:
+        return "no target pairs and tree to trade: the target-star rule does not apply"
+    if threshold == 0:
+        return "the target-star rule is disabled (star_max_groups 0)"
+    return f"{tree_groups} joint groups per column at the estimated row count (> star_max_groups {threshold})"
 
 
 def _aggregate(table: np.ndarray, groups: np.ndarray, axis: int) -> np.ndarray:
