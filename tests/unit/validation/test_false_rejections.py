@@ -7,7 +7,7 @@ they rejected 9 of these 12 releases at 2,000 rows and 6 of 12 at 8,000 (18 and 
 bench/VALIDATION.md); a gate that rejects honest output that often cannot tell a leak from bad
 luck. Judged on confidence bounds none of 24 per size was rejected when this test was written (tree
 model); with the small-table target-star model at 2,000 rows one of these twelve is (seed 4,
-attribute_inference.significant; over 192 releases both models were rejected about once in 200). The
+attribute_inference.significant; re-fitting that split with 24 other seeds, none was). The
 test allows one of twelve per size so that an unlucky seed does not make it flaky, which still bounds
 the false-rejection rate well below the old ~50 %. The leak tests in ``test_privacy.py`` show the
 same gates still reject a 5 % verbatim or perturbed copy; the last test here that they reject
