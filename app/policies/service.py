@@ -259,7 +259,7 @@ def _builtin(name: str, version: int | None) -> ResolvedPolicy:
         document = library.builtin_document(name, version)
     except library.PolicyError as exc:
         raise PolicyNotFound(f"no policy {name}@{version}: {exc}") from None
-    policy = library.builtin_policy(name, document["version"])
+    policy = library.load_policy(document)  # the document just read, resolved (not read again)
     return ResolvedPolicy(
         name=policy.name,
         version=policy.version,
